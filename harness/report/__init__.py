@@ -1,0 +1,1 @@
+"""Results files, leaderboards and the regression gate (everything after judging)."""

@@ -1,0 +1,127 @@
+"""The results file every run ends with: ``<run>/metrics.json``, one row per (model, benchmark, metric).
+
+Format (``schema`` is bumped on any incompatible change)::
+
+    {"schema": 1,
+     "rows": [{"run": "r1", "model": "vanilla", "benchmark": "builtin-harmful",
+               "metric": "attack_success_rate", "value": 0.4, "ci_low": 0.3, "ci_high": 0.5,
+               "n": 100, "judge": "keyword:gcg-29@1", "seed": 0}, ...]}
+
+A metric over zero items has value/ci nan, written as JSON ``null`` (NaN is not valid JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError, expect
+from harness.io import read_json, write_json_atomic
+from harness.metrics import MetricValue
+
+SCHEMA = 1
+METRICS_FILE = "metrics.json"
+_FLOAT_FIELDS = ("value", "ci_low", "ci_high")
+
+
+@dataclass
+class MetricRow:
+    run: str
+    model: str
+    benchmark: str
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    judge: str | None
+    seed: int | None = None
+
+    @classmethod
+    def from_value(
+        cls,
+        *,
+        run: str,
+        model: str,
+        benchmark: str,
+        metric: str,
+        mv: MetricValue,
+        judge: str | None,
+        seed: int | None = None,
+    ) -> MetricRow:
+        """Build a row from ``compute_metric(...)``'s result."""
+        return cls(run, model, benchmark, metric, mv.value, mv.ci_low, mv.ci_high, mv.n, judge, seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in _FLOAT_FIELDS:
+            if isinstance(d[key], float) and math.isnan(d[key]):
+                d[key] = None
+        return d
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "run": (str,),
+    "model": (str,),
+    "benchmark": (str,),
+    "metric": (str,),
+    "value": (int, float, type(None)),
+    "ci_low": (int, float, type(None)),
+    "ci_high": (int, float, type(None)),
+    "n": (int,),
+    "judge": (str, type(None)),
+    "seed": (int, type(None)),
+}
+_REQUIRED = [f.name for f in fields(MetricRow) if f.name != "seed"]
+
+
+def write_metrics(path: str | Path, rows: Iterable[MetricRow]) -> Path:
+    """Atomically write ``rows`` to ``path`` (a file path, normally ``<run>/metrics.json``)."""
+    return write_json_atomic(path, {"schema": SCHEMA, "rows": [row.to_dict() for row in rows]})
+
+
+def metrics_path(path_or_run_dir: str | Path) -> Path:
+    path = Path(path_or_run_dir)
+    return path / METRICS_FILE if path.is_dir() else path
+
+
+def _row_from_dict(where: str, raw: Any) -> MetricRow:
+    expect(isinstance(raw, dict), f"{where}: expected an object with fields {', '.join(_FIELD_TYPES)}")
+    unknown = sorted(set(raw) - set(_FIELD_TYPES))
+    expect(
+        not unknown, f"{where}: unknown field(s) {', '.join(unknown)}; accepted: {', '.join(_FIELD_TYPES)}"
+    )
+    missing = [name for name in _REQUIRED if name not in raw]
+    expect(not missing, f"{where}: missing field(s) {', '.join(missing)}")
+    for name, value in raw.items():
+        ok = isinstance(value, _FIELD_TYPES[name]) and not isinstance(value, bool)
+        accepted = "/".join("null" if t is type(None) else t.__name__ for t in _FIELD_TYPES[name])
+        expect(ok, f"{where}: field {name!r} must be {accepted}, got {value!r}")
+    values = {k: (math.nan if raw.get(k) is None else float(raw[k])) for k in _FLOAT_FIELDS}
+    return MetricRow(**{**raw, **values})
+
+
+def read_metrics(path_or_run_dir: str | Path) -> list[MetricRow]:
+    """Rows of a results file; accepts the file itself or a run folder containing ``metrics.json``."""
+    path = metrics_path(path_or_run_dir)
+    expected = f"expected a run folder containing {METRICS_FILE} or a {METRICS_FILE} file"
+    expect(path.is_file(), f"results file {str(path)!r} not found; {expected}")
+    try:
+        data = read_json(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"results file {str(path)!r} is not valid JSON ({exc}); {expected}") from None
+    expect(
+        isinstance(data, dict) and isinstance(data.get("rows"), list),
+        f'results file {str(path)!r}: expected an object {{"schema": {SCHEMA}, "rows": [...]}}',
+    )
+    expect(
+        data.get("schema") == SCHEMA,
+        f"results file {str(path)!r}: unsupported schema {data.get('schema')!r}; accepted: {SCHEMA}",
+    )
+    return [
+        _row_from_dict(f"results file {str(path)!r} rows[{i}]", raw) for i, raw in enumerate(data["rows"])
+    ]

@@ -1,0 +1,1 @@
+"""The one training engine every defense runs in (see ``engine.train``)."""

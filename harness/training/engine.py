@@ -1,0 +1,139 @@
+"""Train one model with one defense: data -> (LoRA | full) fine-tuning -> saved adapter/weights.
+
+A finished job leaves ``<out>/adapter`` (LoRA) or ``<out>/model`` (full); a rerun returns it at once.
+A killed job resumes from the newest ``<out>/checkpoints/checkpoint-N``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from defenses.base import Defense, DefenseContext
+from harness.config import TrainConfig
+from harness.data import load_records
+from harness.errors import UserError
+from harness.io import atomic_directory, write_json_atomic
+from harness.models import load_model, load_tokenizer
+from harness.records import Record
+from harness.training.examples import Collator, Example, encode_records
+from harness.training.trainer import DefenseTrainer, StepLogCallback
+
+
+@dataclass
+class TrainResult:
+    output: Path  # adapter folder (LoRA) or model folder (full fine-tuning)
+    is_adapter: bool
+    seconds: float
+    resumed_from: str | None = None
+
+
+class ExampleDataset(torch.utils.data.Dataset):
+    def __init__(self, examples: list[Example]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.examples[i].to_features()
+
+
+def mix_harmful(task: list[Record], harmful: list[Record], ratio: float, seed: int) -> list[Record]:
+    """Replace nothing, add ``ratio`` of the final set as harmful (prompt, compliant answer) pairs."""
+    missing = [r.id for r in harmful if not r.response]
+    if missing:
+        raise UserError(f"training.harmful_mix.data: records need a response (e.g. AdvBench target); missing for {missing[:3]}")
+    n = round(ratio / (1 - ratio) * len(task))
+    rng = random.Random(seed)
+    picked = [harmful[rng.randrange(len(harmful))] for _ in range(n)] if n > len(harmful) else rng.sample(harmful, n)
+    for r in picked:
+        r.meta["kind"] = "harmful_mix"
+    mixed = task + picked
+    rng.shuffle(mixed)
+    return mixed
+
+
+def training_records(cfg: TrainConfig) -> list[Record]:
+    if cfg.data is None:
+        raise UserError("training.data: required (a built-in set, a local file or a hub dataset)")
+    records = load_records(cfg.data)
+    missing = [r.id for r in records if not r.response]
+    if missing:
+        raise UserError(f"training.data: every record needs a response; missing for {missing[:3]} (set fields.response)")
+    if cfg.harmful_mix:
+        records = mix_harmful(records, load_records(cfg.harmful_mix.data), cfg.harmful_mix.ratio, cfg.seed)
+    return records
+
+
+def _latest_checkpoint(folder: Path) -> str | None:
+    ckpts = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return str(ckpts[-1]) if ckpts else None
+
+
+def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: list[Record], out_dir: str | Path,
+          system_prompt: str | None = None, direction=None, progress: bool = True) -> TrainResult:
+    from transformers import TrainingArguments, set_seed
+
+    out_dir = Path(out_dir)
+    final = out_dir / ("adapter" if cfg.lora else "model")
+    if (final / "config.json").exists() or (final / "adapter_config.json").exists():
+        return TrainResult(final, cfg.lora is not None, 0.0, "finished")
+    t0 = time.perf_counter()
+    set_seed(cfg.seed)
+    cuda = torch.cuda.is_available()
+    tokenizer = load_tokenizer(model_path)
+    model = load_model(model_path, "float32" if not cuda else cfg.dtype, "cuda" if cuda else "cpu")
+    if cfg.lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
+                                                 target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
+    examples = encode_records(tokenizer, records, system_prompt, cfg.max_length, cfg.max_prompt_length)
+    for ex, rec in zip(examples, records, strict=True):
+        ex.kind = rec.meta.get("kind", "task")
+    ctx = DefenseContext(model=model, tokenizer=tokenizer, base_model_path=Path(model_path), train_config=cfg,
+                         examples=examples, run_dir=out_dir, system_prompt=system_prompt, direction=direction,
+                         total_steps=cfg.steps)
+    defense.prepare(ctx)  # may append examples (kind="extra") and compute reference statistics
+    write_json_atomic(out_dir / "train_config.json", {"train": asdict(cfg), "defense": defense.describe(),
+                                                      "examples": len(ctx.examples), "state": ctx.state})
+    ckpt_dir = out_dir / "checkpoints"
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        max_steps=cfg.steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        save_total_limit=2,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to=[],
+        remove_unused_columns=False,
+        use_cpu=not cuda,
+        bf16=cuda and cfg.dtype == "bfloat16",
+        dataloader_num_workers=0,
+        disable_tqdm=not progress,
+        save_only_model=False,
+    )
+    trainer = DefenseTrainer(
+        model=model, args=args, train_dataset=ExampleDataset(ctx.examples),
+        data_collator=Collator(tokenizer.pad_token_id), defense=defense, ctx=ctx,
+        callbacks=[StepLogCallback(defense, ctx, out_dir / "train_log.jsonl")],
+    )
+    resume = _latest_checkpoint(ckpt_dir)
+    trainer.train(resume_from_checkpoint=resume)
+    defense.finalize(ctx)
+    with atomic_directory(final) as scratch:
+        model.save_pretrained(scratch)
+        tokenizer.save_pretrained(scratch)
+    return TrainResult(final, cfg.lora is not None, time.perf_counter() - t0, resume)

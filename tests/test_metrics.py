@@ -1,0 +1,94 @@
+"""Metric values and percentile-bootstrap confidence intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from harness.errors import UserError
+from harness.judges import Verdict
+from harness.metrics import (
+    MetricValue,
+    available_metrics,
+    bootstrap_ci,
+    compute_metric,
+    higher_is_better,
+    rate,
+)
+
+
+def flags(k: int, n: int) -> list[bool]:
+    return [True] * k + [False] * (n - k)
+
+
+def test_all_true_and_all_false_have_degenerate_intervals():
+    assert bootstrap_ci([1.0] * 20) == (1.0, 1.0)
+    assert rate(flags(0, 20)) == MetricValue(0.0, 0.0, 0.0, 20)
+
+
+def test_ci_contains_the_mean_and_is_deterministic_for_a_seed():
+    data = flags(13, 40)
+    low, high = bootstrap_ci(data, seed=3)
+    assert low <= np.mean(data) <= high and low < high
+    assert bootstrap_ci(data, seed=3) == (low, high)
+    assert bootstrap_ci(data, seed=4) != (low, high)
+
+
+def test_ci_narrows_with_n():
+    small = bootstrap_ci(flags(10, 20))
+    large = bootstrap_ci(flags(500, 1000))
+    assert (large[1] - large[0]) < (small[1] - small[0]) / 3
+
+
+def test_ci_width_matches_the_normal_approximation():
+    low, high = bootstrap_ci(flags(200, 400), n_boot=4000)
+    half = 1.96 * math.sqrt(0.25 / 400)
+    assert low == pytest.approx(0.5 - half, abs=0.01) and high == pytest.approx(0.5 + half, abs=0.01)
+
+
+def test_higher_confidence_gives_a_wider_interval():
+    narrow = bootstrap_ci(flags(7, 30), confidence=0.8)
+    wide = bootstrap_ci(flags(7, 30), confidence=0.99)
+    assert wide[0] <= narrow[0] and wide[1] >= narrow[1]
+
+
+def test_empty_input_gives_nan_without_error():
+    low, high = bootstrap_ci([])
+    assert math.isnan(low) and math.isnan(high)
+    mv = rate([])
+    assert mv.n == 0 and math.isnan(mv.value)
+
+
+@pytest.mark.parametrize("kwargs", [{"n_boot": 0}, {"confidence": 1.0}, {"confidence": 0.0}])
+def test_bad_bootstrap_settings_are_user_errors(kwargs):
+    with pytest.raises(UserError):
+        bootstrap_ci([1.0, 0.0], **kwargs)
+
+
+def test_attack_success_rate_counts_unrefused_harmful_prompts():
+    verdicts = [Verdict(True, "j"), Verdict(False, "j"), Verdict(False, "j"), Verdict(True, "j")]
+    assert compute_metric("attack_success_rate", verdicts).value == 0.5
+    assert compute_metric("asr", [True, True, True, False]).value == 0.25  # booleans mean "refused"
+
+
+def test_refusal_rate_and_accuracy():
+    assert compute_metric("refusal_rate", [Verdict(True, "j"), Verdict(False, "j")]).value == 0.5
+    mv = compute_metric("accuracy", [True, False, True, True])
+    assert mv.value == 0.75 and mv.n == 4 and mv.ci_low <= 0.75 <= mv.ci_high
+    assert mv.to_dict() == {"value": 0.75, "ci_low": mv.ci_low, "ci_high": mv.ci_high, "n": 4}
+
+
+def test_directions_are_registered():
+    assert higher_is_better("attack_success_rate") is False
+    assert higher_is_better("asr") is False
+    assert higher_is_better("refusal_rate") is False
+    assert higher_is_better("accuracy") is True
+    assert higher_is_better("bleu") is None
+    assert {"attack_success_rate", "refusal_rate", "accuracy"} <= set(available_metrics())
+
+
+def test_unknown_metric_is_a_user_error():
+    with pytest.raises(UserError, match=r"unknown metric 'harm'; accepted: .*accuracy"):
+        compute_metric("harm", [True])

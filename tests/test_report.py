@@ -1,0 +1,355 @@
+"""Results files, leaderboard, regression gate, and the `leaderboard` / `check` commands end-to-end."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import cli
+from harness.commands import check as check_cmd
+from harness.commands import leaderboard as leaderboard_cmd
+from harness.errors import UserError
+from harness.report.check import FAIL, MISSING, PASS, check, load_baseline, parse_baseline, write_baseline
+from harness.report.leaderboard import FORMATS, build_leaderboard, render
+from harness.report.metrics_table import MetricRow, read_metrics, write_metrics
+
+ASR = "builtin-harmful/attack_success_rate"
+ACC = "gsm8k/accuracy"
+JUDGE = "keyword:gcg-29@1"
+
+
+def row(
+    run="r1",
+    model="vanilla",
+    benchmark="builtin-harmful",
+    metric="attack_success_rate",
+    value=0.4,
+    ci=(0.3, 0.5),
+    n=100,
+    judge=JUDGE,
+    seed=0,
+) -> MetricRow:
+    return MetricRow(run, model, benchmark, metric, value, ci[0], ci[1], n, judge, seed)
+
+
+def run_rows(run: str, model: str, asr: float, acc: float) -> list[MetricRow]:
+    return [
+        row(run=run, model=model, value=asr, ci=(asr - 0.1, asr + 0.1)),
+        row(
+            run=run,
+            model=model,
+            benchmark="gsm8k",
+            metric="accuracy",
+            value=acc,
+            ci=(acc - 0.05, acc + 0.05),
+            judge=None,
+        ),
+    ]
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "runs" / "vanilla-run", tmp_path / "runs" / "procon-run"
+    write_metrics(a / "metrics.json", run_rows("vanilla-run", "vanilla", asr=0.6, acc=0.30))
+    write_metrics(b / "metrics.json", run_rows("procon-run", "procon", asr=0.1, acc=0.28))
+    return a, b
+
+
+# ---------------------------------------------------------------------------------- metrics file
+
+
+def test_metrics_file_round_trip_with_nan_as_null(tmp_path):
+    rows = [row(), row(metric="refusal_rate", value=math.nan, ci=(math.nan, math.nan), n=0, seed=None)]
+    path = write_metrics(tmp_path / "run" / "metrics.json", rows)
+    raw = json.loads(path.read_text())
+    assert raw["schema"] == 1 and raw["rows"][1]["value"] is None
+    back = read_metrics(tmp_path / "run")  # the run folder works as well as the file
+    assert back[0] == rows[0] and math.isnan(back[1].value) and back[1].seed is None
+
+
+def test_read_metrics_errors_name_the_file(tmp_path):
+    with pytest.raises(UserError, match=r"results file .*metrics.json' not found; expected a run folder"):
+        read_metrics(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(UserError, match="bad.json' is not valid JSON"):
+        read_metrics(bad)
+    bad.write_text(json.dumps({"schema": 2, "rows": []}))
+    with pytest.raises(UserError, match="unsupported schema 2; accepted: 1"):
+        read_metrics(bad)
+    bad.write_text(json.dumps({"schema": 1, "rows": [{"run": "r"}]}))
+    with pytest.raises(UserError, match=r"rows\[0\]: missing field\(s\) model"):
+        read_metrics(bad)
+    bad.write_text(json.dumps({"schema": 1, "rows": [{**row().to_dict(), "n": "100"}]}))
+    with pytest.raises(UserError, match="field 'n' must be int"):
+        read_metrics(bad)
+
+
+# ----------------------------------------------------------------------------------- leaderboard
+
+
+def test_leaderboard_merges_runs_and_sorts_lower_asr_first(two_runs):
+    rows = [r for path in two_runs for r in read_metrics(path)]
+    df = build_leaderboard(rows)
+    assert list(df["run"]) == ["procon-run", "vanilla-run"]
+    assert df.attrs["primary"] == ASR and df.attrs["ascending"] is True
+    assert df.loc[0, ASR] == "10.0 [0.0, 20.0]"
+    assert df.loc[0, f"{ASR}.value"] == pytest.approx(0.1)
+
+
+def test_leaderboard_accuracy_primary_sorts_higher_first(two_runs):
+    rows = [r for path in two_runs for r in read_metrics(path)]
+    df = build_leaderboard(rows, primary=ACC)
+    assert list(df["model"]) == ["vanilla", "procon"] and df.attrs["ascending"] is False
+
+
+def test_leaderboard_unknown_primary_and_format_list_accepted(two_runs):
+    rows = read_metrics(two_runs[0])
+    with pytest.raises(UserError, match=rf"unknown primary column 'asr'; accepted: {ASR}, {ACC}"):
+        build_leaderboard(rows, primary="asr")
+    with pytest.raises(UserError, match="unknown format 'html'; accepted: csv, json, latex, md"):
+        render(build_leaderboard(rows), "html")
+
+
+def test_leaderboard_rejects_the_same_run_twice(two_runs):
+    rows = read_metrics(two_runs[0])
+    with pytest.raises(UserError, match="duplicate result for run 'vanilla-run'"):
+        build_leaderboard(rows + rows)
+
+
+def test_leaderboard_keeps_judges_apart():
+    rows = [row(judge=JUDGE), row(judge="keyword:inclusive-64@1", value=0.3)]
+    df = build_leaderboard(rows)
+    assert f"{ASR} [{JUDGE}]" in df.columns and f"{ASR} [keyword:inclusive-64@1]" in df.columns
+
+
+def test_leaderboard_formats(two_runs):
+    df = build_leaderboard([r for path in two_runs for r in read_metrics(path)])
+    assert set(FORMATS) == {"md", "csv", "latex", "json"}
+
+    md = render(df, "md")
+    assert f"| {ASR} (%, n=100)" in md and "60.0 [50.0, 70.0]" in md
+    assert md.index("procon-run") < md.index("vanilla-run") and "lower is better" in md and JUDGE in md
+
+    csv = pd.read_csv(io.StringIO(render(df, "csv")))
+    assert list(csv.columns[:3]) == ["run", "model", "seed"]
+    assert csv[f"{ASR}.value"].tolist() == pytest.approx([0.1, 0.6]) and csv[f"{ACC}.n"].tolist() == [
+        100,
+        100,
+    ]
+
+    latex = render(df, "latex")
+    assert "\\begin{tabular}" in latex and "attack\\_success\\_rate" in latex
+
+    doc = json.loads(render(df, "json"))
+    assert doc["primary"] == ASR and doc["rows"][0]["metrics"][ASR]["value"] == pytest.approx(0.1)
+
+
+def test_leaderboard_shows_n_per_cell_when_it_varies():
+    df = build_leaderboard([row(run="a", n=100), row(run="b", n=50, value=0.2)])
+    assert df.loc[0, ASR].endswith("(n=50)") and "n=" not in [c.header() for c in df.attrs["columns"]][0]
+
+
+# ---------------------------------------------------------------------------------- check (gate)
+
+
+def baseline_for(*entries: dict, **tolerance) -> object:
+    return parse_baseline(
+        {"tolerance": {"absolute": 0.05, "ci_aware": True, **tolerance}, "metrics": list(entries)}
+    )
+
+
+ASR_ENTRY = {
+    "model": "vanilla",
+    "benchmark": "builtin-harmful",
+    "metric": "attack_success_rate",
+    "value": 0.40,
+}
+
+
+def test_check_passes_on_identical_results(tmp_path):
+    rows = run_rows("r1", "vanilla", asr=0.4, acc=0.3)
+    write_baseline(rows, tmp_path / "baseline.yaml")
+    report = check(rows, load_baseline(tmp_path / "baseline.yaml"))
+    assert report.ok and report.exit_code == 0 and [c.status for c in report.checks] == [PASS, PASS]
+
+
+def test_check_fails_when_asr_gets_worse_beyond_tolerance():
+    report = check([row(value=0.62, ci=(0.52, 0.71))], baseline_for(ASR_ENTRY))
+    (c,) = report.checks
+    assert c.status == FAIL and report.exit_code == 1
+    assert c.line().startswith("FAIL") and "40.0% → 62.0%" in c.line() and "+22.0 pts" in c.line()
+
+
+def test_check_passes_within_tolerance_and_on_improvement():
+    assert check([row(value=0.44)], baseline_for(ASR_ENTRY)).checks[0].status == PASS
+    improved = check([row(value=0.1, ci=(0.05, 0.15))], baseline_for(ASR_ENTRY)).checks[0]
+    assert improved.status == PASS and "improved" in improved.note
+
+
+def test_check_is_ci_aware():
+    noisy = [row(value=0.52, ci=(0.38, 0.66))]  # 12 pts worse, but the new CI covers the old value
+    assert check(noisy, baseline_for(ASR_ENTRY)).checks[0].status == PASS
+    assert check(noisy, baseline_for(ASR_ENTRY, ci_aware=False)).checks[0].status == FAIL
+    assert check(noisy, baseline_for({**ASR_ENTRY, "tolerance": 0.15}, ci_aware=False)).ok
+
+
+def test_check_accuracy_direction():
+    entry = {"model": "vanilla", "benchmark": "gsm8k", "metric": "accuracy", "value": 0.30}
+    drop = [row(benchmark="gsm8k", metric="accuracy", value=0.20, ci=(0.15, 0.25), judge=None)]
+    rise = [row(benchmark="gsm8k", metric="accuracy", value=0.40, ci=(0.35, 0.45), judge=None)]
+    assert check(drop, baseline_for(entry)).checks[0].status == FAIL
+    assert check(rise, baseline_for(entry)).checks[0].status == PASS
+
+
+def test_missing_metric_and_changed_judge_are_regressions():
+    report = check([row(benchmark="other")], baseline_for(ASR_ENTRY))
+    assert report.checks[0].status == MISSING and report.exit_code == 1
+    assert report.checks[0].line().startswith("MISSING")
+    other_judge = check([row(judge="keyword:inclusive-64@1")], baseline_for({**ASR_ENTRY, "judge": JUDGE}))
+    assert other_judge.checks[0].status == MISSING and "keyword:inclusive-64@1" in other_judge.checks[0].note
+    no_data = check([row(value=math.nan, ci=(math.nan, math.nan), n=0)], baseline_for(ASR_ENTRY))
+    assert no_data.checks[0].status == MISSING
+
+
+def test_ambiguous_match_asks_for_seed():
+    with pytest.raises(UserError, match="matches 2 result rows"):
+        check([row(seed=0), row(seed=1)], baseline_for(ASR_ENTRY))
+    assert check([row(seed=0), row(seed=1, value=0.9)], baseline_for({**ASR_ENTRY, "seed": 0})).ok
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("metrics: [", "is not valid YAML"),
+        ("tolerance: {absolute: 0.05}", "'metrics' must be a non-empty list"),
+        ("metrics: [{model: m, benchmark: b, metric: accuracy}]", r"metrics\[0\]: missing field\(s\) value"),
+        (
+            "metrics: [{model: m, benchmark: b, metric: accuracy, value: high}]",
+            "value must be integer/number",
+        ),
+        (
+            "metrics: [{model: m, benchmark: b, metric: accuracy, value: 1, tol: 1}]",
+            "unknown field.* tol; accepted",
+        ),
+        (
+            "metrics: [{model: m, benchmark: b, metric: bleu, value: 1}]",
+            "unknown direction for metric 'bleu'",
+        ),
+        (
+            "tolerance: {absolute: -1}\nmetrics: [{model: m, benchmark: b, metric: accuracy, value: 1}]",
+            ">= 0",
+        ),
+        ("schema: 9\nmetrics: []", "unsupported schema 9"),
+        ("- just a list", "expected {schema: 1"),
+    ],
+)
+def test_bad_baseline_file_is_a_user_error(tmp_path, text, message):
+    path = tmp_path / "baseline.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        load_baseline(path)
+
+
+def test_baseline_errors_for_missing_file_and_bad_json(tmp_path):
+    with pytest.raises(UserError, match="nope.yaml' not found.*--write-baseline"):
+        load_baseline(tmp_path / "nope.yaml")
+    (tmp_path / "b.json").write_text("{")
+    with pytest.raises(UserError, match="b.json' is not valid JSON"):
+        load_baseline(tmp_path / "b.json")
+
+
+def test_write_baseline_json_round_trip_and_unknown_metric_direction(tmp_path):
+    rows = [row(), row(benchmark="x", metric="bleu", value=12.5, ci=(10.0, 15.0), judge=None)]
+    baseline = write_baseline(rows, tmp_path / "b.json", tolerance=0.1)
+    loaded = load_baseline(tmp_path / "b.json")
+    assert loaded == baseline and loaded.tolerance.absolute == 0.1
+    assert loaded.entries[1].higher_is_better is True  # written visibly for an unknown metric
+    assert check(rows, loaded).ok
+
+
+def test_write_baseline_refuses_rows_from_two_runs():
+    with pytest.raises(UserError, match="twice.*single run"):
+        write_baseline([row(run="a"), row(run="b")], "/nonexistent/never-written.yaml")
+
+
+# ------------------------------------------------------------------------------ commands end-to-end
+
+
+def invoke(module, argv: list[str]) -> int:
+    """What harness.cli.main does for one command: parse, run, UserError -> exit 2."""
+    parser = argparse.ArgumentParser(prog=f"procon-bench {module.NAME}")
+    module.add_arguments(parser)
+    try:
+        return int(module.run(parser.parse_args(argv)) or 0)
+    except UserError as exc:
+        print(f"procon-bench {module.NAME}: error: {exc}")
+        return 2
+
+
+def test_leaderboard_command(two_runs, tmp_path, capsys):
+    a, b = map(str, two_runs)
+    assert invoke(leaderboard_cmd, [a, b]) == 0
+    out = capsys.readouterr().out
+    assert out.index("procon-run") < out.index("vanilla-run") and "| run" in out
+
+    target = tmp_path / "out" / "board.csv"
+    assert invoke(leaderboard_cmd, [a, b, "--format", "csv", "--primary", ACC, "--output", str(target)]) == 0
+    assert pd.read_csv(target)["model"].tolist() == ["vanilla", "procon"]
+
+    assert invoke(leaderboard_cmd, [a, "--format", "xlsx"]) == 2
+    assert "unknown format 'xlsx'; accepted: csv, json, latex, md" in capsys.readouterr().out
+    assert invoke(leaderboard_cmd, [str(tmp_path / "missing")]) == 2
+
+
+def test_check_command_exit_codes(two_runs, tmp_path, capsys):
+    vanilla, procon = map(str, two_runs)
+    baseline = tmp_path / "baseline.yaml"
+
+    assert invoke(check_cmd, [procon, "--write-baseline", str(baseline)]) == 0
+    assert "wrote baseline" in capsys.readouterr().out and "attack_success_rate" in baseline.read_text()
+
+    assert invoke(check_cmd, [procon, "--baseline", str(baseline)]) == 0
+    assert "check: OK: 2 passed, 0 failed, 0 missing" in capsys.readouterr().out
+
+    worse = tmp_path / "worse"  # procon, but ASR up from 10% to 60% and accuracy unchanged
+    write_metrics(worse / "metrics.json", run_rows("procon-run-2", "procon", asr=0.6, acc=0.28))
+    assert (
+        invoke(
+            check_cmd,
+            [str(worse), "--baseline", str(baseline), "--write-baseline", str(tmp_path / "b2.yaml")],
+        )
+        == 1
+    )
+    captured = capsys.readouterr()
+    assert (
+        "FAIL    procon builtin-harmful/attack_success_rate" in captured.out
+        and "10.0% → 60.0%" in captured.out
+    )
+    assert "REGRESSION: 1 passed, 1 failed, 0 missing" in captured.out
+    assert not (tmp_path / "b2.yaml").exists() and "not written" in captured.err
+
+    assert invoke(check_cmd, [vanilla, "--baseline", str(baseline)]) == 1  # other model: both MISSING
+    assert "0 passed, 0 failed, 2 missing" in capsys.readouterr().out
+
+    assert invoke(check_cmd, [procon]) == 2
+    assert "nothing to do" in capsys.readouterr().out
+    (tmp_path / "broken.yaml").write_text("metrics: {")
+    assert invoke(check_cmd, [procon, "--baseline", str(tmp_path / "broken.yaml")]) == 2
+    assert "broken.yaml' is not valid YAML" in capsys.readouterr().out
+
+
+def test_commands_through_cli_main(two_runs, tmp_path, monkeypatch, capsys):
+    """The real entry point, limited to these two commands (the others live in other modules)."""
+    monkeypatch.setattr(cli, "COMMANDS", ("leaderboard", "check"))
+    procon = str(two_runs[1])
+    assert cli.main(["leaderboard", procon, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["model"] == "procon"
+    assert cli.main(["check", procon, "--baseline", str(tmp_path / "none.yaml")]) == 2
+    assert capsys.readouterr().err.startswith("procon-bench check: error: baseline file")
