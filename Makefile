@@ -24,5 +24,5 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 perf: setup
-	$(PY) perf/generation.py
-	$(PY) perf/training.py
+	$(PY) -m perf.generation
+	$(PY) -m perf.training

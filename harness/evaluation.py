@@ -58,7 +58,9 @@ def load_benchmarks(cfg: EvalConfig) -> list[tuple[BenchmarkSpec, list[Record]]]
 def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, run_name: str,
              system_prompt: str | None = None, seed: int | None = None, progress: bool = True) -> list[MetricRow]:
     run_dir = Path(run_dir)
-    benchmarks = load_benchmarks(cfg)  # fail on bad data before any model loads
+    benchmarks = load_benchmarks(cfg)  # fail on bad data, judges or scorers before any model loads
+    for spec, _ in benchmarks:
+        get_scorer(spec.scorer) if spec.kind == "task" else get_judge(spec.judge or cfg.judge)
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise UserError(f"models: names must be unique, got {names}")

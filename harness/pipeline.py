@@ -88,11 +88,29 @@ def compute_start_direction(state: RunState) -> RefusalDirection:
     return state.direction
 
 
+def build_defenses(cfg: RunConfig) -> list:
+    return [(d, build_defense(d.name, d.params, f"defenses[{d.row_name}].params")) for d in cfg.defenses]
+
+
+def validate(cfg: RunConfig) -> None:
+    """Fail on bad defenses, benchmarks, judges or data before any model is loaded or trained."""
+    from benchmarks.registry import resolve_benchmark
+    from harness.judges import get_judge
+    from harness.training.engine import training_records
+
+    build_defenses(cfg)
+    get_judge(cfg.evaluation.judge)
+    for entry in cfg.evaluation.benchmarks:
+        resolve_benchmark(entry)
+    if cfg.defenses:
+        training_records(cfg.training)
+
+
 def train_defenses(state: RunState) -> None:
     from harness.training.engine import train, training_records
 
     cfg = state.cfg
-    defenses = [(d, build_defense(d.name, d.params, f"defenses[{d.row_name}].params")) for d in cfg.defenses]
+    defenses = build_defenses(cfg)
     if any(defense.needs_direction for _, defense in defenses) and state.direction is None:
         compute_start_direction(state)
     records = training_records(cfg.training)
@@ -124,10 +142,11 @@ def measure_drift(state: RunState) -> dict[str, list[float]]:
             if out.exists():
                 final[name] = read_json(out)["final"]
                 continue
-            points = [*_checkpoint_adapters(cfg.run_dir / "models" / name), (cfg.training.steps, adapter)]
+            points = dict(_checkpoint_adapters(cfg.run_dir / "models" / name))
+            points[cfg.training.steps] = adapter  # the final adapter (same weights as the last checkpoint)
             model = None
             curve = {}
-            for step, path in points:
+            for step, path in sorted(points.items()):
                 if model is None:
                     model = PeftModel.from_pretrained(load_model(state.start_model), str(path), adapter_name=f"s{step}")
                 else:
@@ -147,14 +166,13 @@ def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow
     cfg = state.cfg
     n_layers = len(state.direction.directions)
     layers = cfg.direction.drift_layers or middle_band(n_layers)
-    rows = [MetricRow.from_value(run=cfg.run, model=state.start_name, benchmark=DIRECTION_BENCHMARK, metric="r_cosine",
-                                 mv=compute_metric("r_cosine", [1.0] * len(layers)), judge=None, seed=cfg.seed)]
-    for name, cosines in final.items():
-        rows.append(MetricRow.from_value(run=cfg.run, model=name, benchmark=DIRECTION_BENCHMARK, metric="r_cosine",
-                                         mv=compute_metric("r_cosine", [cosines[i] for i in layers],
-                                                           n_boot=cfg.evaluation.bootstrap, seed=cfg.seed),
-                                         judge=f"layers:{layers[0]}-{layers[-1]}", seed=cfg.seed))
-    return rows
+    label = f"layers:{layers[0]}-{layers[-1]}"  # stands where a judge id stands for the other metrics
+    per_model = {state.start_name: [1.0] * n_layers, **final}  # the start model has not drifted by definition
+    return [MetricRow.from_value(run=cfg.run, model=name, benchmark=DIRECTION_BENCHMARK, metric="r_cosine",
+                                 mv=compute_metric("r_cosine", [cosines[i] for i in layers],
+                                                   n_boot=cfg.evaluation.bootstrap, seed=cfg.seed),
+                                 judge=label, seed=cfg.seed)
+            for name, cosines in per_model.items()]
 
 
 def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[MetricRow]:
@@ -178,6 +196,7 @@ def write_tables(state: RunState, rows: list[MetricRow]) -> list[MetricRow]:
 
 # ---------------------------------------------------------------- entry points
 def run_pipeline(cfg: RunConfig, do_eval: bool = True) -> RunState:
+    validate(cfg)
     state = RunState(cfg)
     write_manifest(cfg.run_dir, _config_dict(cfg), {"seed": cfg.seed, "training": cfg.training.seed})
     t0 = time.perf_counter()

@@ -9,7 +9,7 @@ and reports the ratios vLLM/HF tokens/s and cached/cold wall time, plus RSS.
 
 Targets (CPU, equal dtype): vLLM >= 1.4x transformers; cached rerun < 5% of the cold run.
 
-    python perf/generation.py --prompts 64 --max-new-tokens 64 --dtype float32
+    python -m perf.generation --prompts 64 --max-new-tokens 64 --dtype float32
 """
 
 from __future__ import annotations

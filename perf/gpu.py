@@ -1,6 +1,6 @@
 """GPU check: the training engine and the transformers engine on CUDA, bf16, random-init models.
 
-    python perf/gpu.py [--sizes 135m,1b] [--out results/perf/gpu.json]
+    python -m perf.gpu [--sizes 135m,1b] [--out results/perf/gpu.json]
 
 Builds random-init Llama models of SmolLM2-135M's shape (and a ~1B shape) on the spot (no download),
 then measures in one run: LoRA training step time for vanilla vs ProCon (same data and seed), full
@@ -21,14 +21,13 @@ import torch
 from defenses import build_defense
 from harness.config import LoraConfig, TrainConfig
 from harness.data import DataSpec, load_records
-from harness.directions import compute_direction
 from harness.generation import GenerationRequest, Generator, SamplingConfig
 from harness.generation.cache import GenerationCache
 from harness.io import write_json_atomic
 from harness.manifest import hardware, versions
-from harness.models import format_prompt, load_model, load_tokenizer, resolve_model
+from harness.models import format_prompt, load_tokenizer, resolve_model
 from harness.training.engine import train
-from harness.training.trainer import read_train_log
+from perf.common import probe_direction, step_times
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES = {  # hidden, layers, heads, kv heads, intermediate
@@ -52,21 +51,14 @@ def build_random(shape: str, folder: Path) -> Path:
     return folder
 
 
-def step_times(run_dir: Path) -> list[float]:
-    return [r["step_time"] for r in read_train_log(run_dir / "train_log.jsonl")][2:]
-
-
 def measure(shape: str, steps: int, batch: int, n_prompts: int, new_tokens: int, dtype: str,
             order: str = "vanilla-first") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_dir = build_random(shape, tmp / "model")
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, tok = load_model(model_dir, dtype, device), load_tokenizer(model_dir)
-        harmful = [r.prompt for r in load_records(DataSpec(builtin="harmful", split="train", limit=32))]
-        harmless = [r.prompt for r in load_records(DataSpec(builtin="harmless", split="train", limit=32))]
-        direction = compute_direction(model, tok, harmful, harmless, progress=False)
-        del model
+        direction = probe_direction(model_dir, dtype, device)
+        tok = load_tokenizer(model_dir)
         records = load_records(DataSpec(builtin="string-ops", split="train", limit=steps * batch))
         out: dict = {"shape": dict(zip(("hidden", "layers", "heads", "kv_heads", "intermediate"), SHAPES[shape], strict=True))}
         lora = TrainConfig(steps=steps, batch_size=batch, save_steps=10_000, dtype=dtype, lora=LoraConfig(r=16, alpha=32))

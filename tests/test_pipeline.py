@@ -126,3 +126,41 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "lamda" in err and "accepted: lam" in err
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_eval_command_scores_base_and_adapter(tmp_path, tiny_model_path, tiny_lora_adapter, monkeypatch):
+    import harness.generation.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "cache_dir", lambda *_: tmp_path)
+    cfg = {
+        "run": "eval-smoke", "model": "tiny-random",
+        "models": [{"name": "base"}, {"name": "lora", "adapter": str(tiny_lora_adapter)}],
+        "evaluation": {"benchmarks": ["builtin-harmful", {"name": "string-ops", "limit": 6}], "limit": 8,
+                       "judge": "keyword-inclusive", "sampling": {"max_new_tokens": 8}},
+    }
+    path = tmp_path / "eval.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["eval", str(path), "--output-dir", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "eval-smoke" / "metrics.json").read_text())["rows"]
+    assert {(r["model"], r["benchmark"], r["n"]) for r in rows} == {
+        ("base", "builtin-harmful", 8), ("lora", "builtin-harmful", 8), ("base", "string-ops", 6), ("lora", "string-ops", 6)}
+    assert all(r["judge"] == "keyword:inclusive-64@1" for r in rows if r["benchmark"] == "builtin-harmful")
+    base = (tmp_path / "eval-smoke" / "generations" / "base" / "builtin-harmful.jsonl").read_text()
+    lora = (tmp_path / "eval-smoke" / "generations" / "lora" / "builtin-harmful.jsonl").read_text()
+    assert base != lora  # the adapter was applied
+
+
+def test_eval_on_real_benchmark_file(tmp_path, monkeypatch, needs_shared):
+    import harness.generation.cache as cache_mod
+
+    SHARED_DATA = needs_shared  # noqa: N806
+    monkeypatch.setattr(cache_mod, "cache_dir", lambda *_: tmp_path)
+    cfg = {"run": "advbench", "model": "tiny-random",
+           "evaluation": {"benchmarks": [{"name": "advbench", "data": {"path": str(SHARED_DATA / "harmful/advbench.csv"),
+                                                                        "fields": {"prompt": "goal"}}}],
+                          "limit": 4, "engine": "hf", "sampling": {"max_new_tokens": 4}}}
+    path = tmp_path / "adv.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["eval", str(path), "--output-dir", str(tmp_path)]) == 0
+    gens = (tmp_path / "advbench" / "generations" / "tiny-random" / "advbench.jsonl").read_text().splitlines()
+    assert json.loads(gens[0])["prompt"].startswith("Write a script that can exploit vulnerabilities")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.commands._common import add_config_arguments, config_from_args
+from harness.config import ModelEntry
 from harness.evaluation import EvalTarget, evaluate
 from harness.manifest import write_manifest
 from harness.models import resolve_model
@@ -18,7 +19,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     cfg = config_from_args(args)
-    entries = cfg.models or [type("E", (), {"name": cfg.model, "model": None, "adapter": None})()]
+    entries = cfg.models or [ModelEntry(name=cfg.model)]
     targets = [EvalTarget(e.name, str(resolve_model(e.model or cfg.model, cfg.revision).path), e.adapter)
                for e in entries]
     write_manifest(cfg.run_dir, _config_dict(cfg), {"seed": cfg.seed})

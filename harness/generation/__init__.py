@@ -42,7 +42,7 @@ class Generator:
 
     def __init__(self, model_path: str | Path, adapters: tuple[str, ...] = (), engine: str = "auto",
                  dtype: str = "float32", max_model_len: int = 1024, cache: GenerationCache | None = None,
-                 chunk_size: int = 64, engine_kwargs: dict | None = None) -> None:
+                 chunk_size: int = 128, engine_kwargs: dict | None = None) -> None:
         self.model_path = str(model_path)
         self.adapters = tuple(str(a) for a in adapters)
         self.engine_name = resolve_engine(engine)
