@@ -29,6 +29,7 @@ class BenchmarkSpec:
     scorer: str | None = None  # task scorer (benchmarks.scorers)
     reference_field: str = "response"  # record field (or meta key) holding the task's reference answer
     max_new_tokens: int | None = None  # overrides the run's sampling.max_new_tokens
+    chat: bool = True  # false: send the raw prompt text, no chat template (base models, completion tasks)
     limit: int | None = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -79,7 +79,7 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
                     from dataclasses import replace
 
                     sampling = replace(sampling, max_new_tokens=spec.max_new_tokens)
-                prompts = [format_prompt(tokenizer, r.prompt, system_prompt) for r in records]
+                prompts = [format_prompt(tokenizer, r.prompt, system_prompt, chat=spec.chat) for r in records]
                 requests = [GenerationRequest(p, t.adapter) for t in group for p in prompts]
                 completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(group)} models",
                                                  progress=progress)

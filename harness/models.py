@@ -186,8 +186,10 @@ def format_prompt(tokenizer, prompt: str, system_prompt: str | None = None, chat
 
     ``system_prompt=None`` keeps the template's own default (SmolLM2 inserts one); a string replaces it.
     """
-    if not chat:
-        return prompt
+    if not chat:  # raw text; engines tokenise without special tokens, so add BOS here if the model wants one
+        with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
+        wants_bos = tokenizer.bos_token and with_special[:1] == [tokenizer.bos_token_id]
+        return tokenizer.bos_token + prompt if wants_bos and not prompt.startswith(tokenizer.bos_token) else prompt
     if getattr(tokenizer, "chat_template", None) is None:
         raise UserError("chat formatting requested but the tokenizer has no chat template; set chat: false")
     return tokenizer.apply_chat_template(

@@ -192,3 +192,11 @@ def test_smollm2_resolves_to_converted_folder(smollm2_path):
     assert text.startswith("<|im_start|>system\n")  # SmolLM2's template adds a default system prompt
     assert text.endswith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     assert format_prompt(tok, "Hi", system_prompt="S").startswith("<|im_start|>system\nS<|im_end|>\n")
+
+
+def test_raw_prompt_mode_skips_the_chat_template(tiny_model_path):
+    from harness.models import format_prompt, load_tokenizer
+
+    tok = load_tokenizer(tiny_model_path)
+    assert format_prompt(tok, "Once upon a time", chat=False) == "Once upon a time"  # no BOS in this tokenizer
+    assert format_prompt(tok, "Once upon a time").startswith("<|im_start|>user\nOnce upon a time")

@@ -93,6 +93,15 @@ def test_rerun_generates_nothing(smoke_run, tmp_path):
     assert calls and all(c == 0 for c in calls)
 
 
+def test_directions_command_reports_layers_and_drift(smoke_run, capsys):
+    run, _ = smoke_run
+    capsys.readouterr()
+    assert main(["directions", str(ROOT / "configs/ci-smoke.yaml"), "--output-dir", str(run.parent)]) == 0
+    out = capsys.readouterr().out
+    assert "separation" in out and out.count("drift ") == 2  # one line per trained defense
+    assert (run / "direction" / "direction.pt").exists()
+
+
 def test_check_gate_passes_then_fails_on_regression(smoke_run, tmp_path, capsys):
     run, _ = smoke_run
     baseline = tmp_path / "baseline.yaml"
