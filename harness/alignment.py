@@ -78,8 +78,7 @@ def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engi
         merged.save_pretrained(scratch)
         load_tokenizer(base_path).save_pretrained(scratch)
         write_json_atomic(scratch / "procon_alignment.json", {
-            "base": str(base_path), "key": key, "n_harmful": sum(r.response in builtin_refusals() for r in records),
-            "n_records": len(records), "train": asdict(cfg.train), "harmless_responses": cfg.harmless_responses,
+            "base": str(base_path), "key": key, "n_records": len(records), "train": asdict(cfg.train), "harmless_responses": cfg.harmless_responses,
         })
     shutil.rmtree(work, ignore_errors=True)
     return final

@@ -8,7 +8,7 @@ benchmark. Every stage writes its files under the run folder (HarmBench layout):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.registry import BenchmarkSpec, resolve_benchmark
@@ -60,7 +60,10 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
     run_dir = Path(run_dir)
     benchmarks = load_benchmarks(cfg)  # fail on bad data, judges or scorers before any model loads
     for spec, _ in benchmarks:
-        get_scorer(spec.scorer) if spec.kind == "task" else get_judge(spec.judge or cfg.judge)
+        if spec.kind == "task":
+            get_scorer(spec.scorer)
+        else:
+            get_judge(spec.judge or cfg.judge)
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise UserError(f"models: names must be unique, got {names}")
@@ -74,11 +77,7 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
         generator = Generator(base, adapters=adapters, engine=cfg.engine, max_model_len=cfg.max_model_len)
         try:
             for spec, records in benchmarks:
-                sampling = cfg.sampling
-                if spec.max_new_tokens:
-                    from dataclasses import replace
-
-                    sampling = replace(sampling, max_new_tokens=spec.max_new_tokens)
+                sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
                 prompts = [format_prompt(tokenizer, r.prompt, system_prompt, chat=spec.chat) for r in records]
                 requests = [GenerationRequest(p, t.adapter) for t in group for p in prompts]
                 completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(group)} models",
