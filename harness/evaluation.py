@@ -46,9 +46,14 @@ def _reference(record: Record, spec: BenchmarkSpec) -> str:
 
 
 def load_benchmarks(cfg: EvalConfig) -> list[tuple[BenchmarkSpec, list[Record]]]:
+    """Resolve every benchmark, its judge or scorer, and its data: all bad input fails here, before models load."""
     out = []
     for entry in cfg.benchmarks:
         spec = resolve_benchmark(entry)
+        if spec.kind == "task":
+            get_scorer(spec.scorer)
+        else:
+            get_judge(spec.judge or cfg.judge)
         records = load_records(spec.data)
         limit = spec.limit or cfg.limit
         out.append((spec, records[:limit] if limit else records))
@@ -58,12 +63,7 @@ def load_benchmarks(cfg: EvalConfig) -> list[tuple[BenchmarkSpec, list[Record]]]
 def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, run_name: str,
              system_prompt: str | None = None, seed: int | None = None, progress: bool = True) -> list[MetricRow]:
     run_dir = Path(run_dir)
-    benchmarks = load_benchmarks(cfg)  # fail on bad data, judges or scorers before any model loads
-    for spec, _ in benchmarks:
-        if spec.kind == "task":
-            get_scorer(spec.scorer)
-        else:
-            get_judge(spec.judge or cfg.judge)
+    benchmarks = load_benchmarks(cfg)
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise UserError(f"models: names must be unique, got {names}")

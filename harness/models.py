@@ -12,6 +12,7 @@ Accepted model references, tried in this order:
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -181,15 +182,21 @@ def chat_messages(prompt: str, system_prompt: str | None = None, response: str |
     return messages
 
 
+@functools.lru_cache(maxsize=8)
+def _adds_bos(tokenizer) -> bool:
+    """Whether the tokenizer itself prepends BOS (asked once per tokenizer, not per prompt)."""
+    first = tokenizer("a", add_special_tokens=True)["input_ids"][:1]
+    return bool(tokenizer.bos_token) and first == [tokenizer.bos_token_id]
+
+
 def format_prompt(tokenizer, prompt: str, system_prompt: str | None = None, chat: bool = True) -> str:
     """The exact text a model sees before its answer (chat template + generation prompt).
 
     ``system_prompt=None`` keeps the template's own default (SmolLM2 inserts one); a string replaces it.
     """
     if not chat:  # raw text; engines tokenise without special tokens, so add BOS here if the model wants one
-        with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
-        wants_bos = tokenizer.bos_token and with_special[:1] == [tokenizer.bos_token_id]
-        return tokenizer.bos_token + prompt if wants_bos and not prompt.startswith(tokenizer.bos_token) else prompt
+        bos = tokenizer.bos_token
+        return bos + prompt if _adds_bos(tokenizer) and not prompt.startswith(bos) else prompt
     if getattr(tokenizer, "chat_template", None) is None:
         raise UserError("chat formatting requested but the tokenizer has no chat template; set chat: false")
     return tokenizer.apply_chat_template(

@@ -94,14 +94,11 @@ def build_defenses(cfg: RunConfig) -> list:
 
 def validate(cfg: RunConfig) -> None:
     """Fail on bad defenses, benchmarks, judges or data before any model is loaded or trained."""
-    from benchmarks.registry import resolve_benchmark
-    from harness.judges import get_judge
+    from harness.evaluation import load_benchmarks
     from harness.training.engine import training_records
 
     build_defenses(cfg)
-    get_judge(cfg.evaluation.judge)
-    for entry in cfg.evaluation.benchmarks:
-        resolve_benchmark(entry)
+    load_benchmarks(cfg.evaluation)
     if cfg.defenses:
         training_records(cfg.training)
 
