@@ -2,7 +2,8 @@
 
 A benchmark = data source + kind + metric (+ judge or scorer). ``kind`` decides the judging:
 ``harmful`` and ``overrefusal`` go through a refusal judge, ``task`` through a scorer against the
-record's reference answer. Configs name a benchmark, optionally overriding its fields
+record's reference answer. The (kind, metric) pair must be registered in ``harness.metrics``, which
+also gives its direction (``refusal_rate`` is good on harmful prompts, bad on harmless ones). Configs name a benchmark, optionally overriding its fields
 (``{name: advbench, data: {path: my/advbench.csv, fields: {prompt: goal}}}``), or define a new one inline.
 """
 
@@ -35,9 +36,20 @@ class BenchmarkSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from harness.metrics import metric_direction, metric_spec
+
         self.metric = self.metric or KIND_METRIC[self.kind]
+        metric_direction(self.kind, self.metric, f"benchmark {self.name}")  # a typo fails before any model loads
+        self.metric = metric_spec(self.metric).name  # aliases ("asr") resolved: one name per column
         if self.kind == "task" and not self.scorer:
             raise UserError(f"benchmark {self.name}: a task benchmark needs a scorer")
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The metric's direction on this kind of benchmark (a UserError if the pair is not defined)."""
+        from harness.metrics import metric_direction
+
+        return metric_direction(self.kind, self.metric, f"benchmark {self.name}")
 
 
 def _load_specs() -> dict[str, dict]:

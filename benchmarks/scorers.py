@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 from benchmarks.tasks import string_ops
 from harness.errors import unknown_name
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+# A number as written in answers: optional sign and currency sign, thousands commas, decimals.
+_NUMBER = r"-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_MARKED = re.compile(r"####\s*(" + _NUMBER + ")")
+_ANY = re.compile(_NUMBER)
 
 
-def _number(text: str) -> str | None:
-    found = _NUMBER.findall(text or "")
-    return found[-1].replace(",", "").rstrip(".") if found else None
+def gsm8k_answer(text: str | None) -> Decimal | None:
+    """The answer of a GSM8K solution as a number: the one after ``####``, else the last number.
+
+    Like lm-eval's GSM8K filters (strict ``#### N``, flexible last number), after dropping ``$``,
+    thousands commas and a trailing period; compared as numbers, so "72.00", "$72" and "72" agree.
+    """
+    text = text or ""
+    marked = _MARKED.search(text)
+    found = [marked.group(1)] if marked else _ANY.findall(text)
+    if not found:
+        return None
+    try:
+        return Decimal(re.sub(r"[$,\s]", "", found[-1]))
+    except InvalidOperation:
+        return None
 
 
 def exact(response: str, reference: str) -> bool:
@@ -21,9 +37,9 @@ def exact(response: str, reference: str) -> bool:
 
 
 def gsm8k(response: str, reference: str) -> bool:
-    """GSM8K: the last number in the response equals the number after '####' in the reference."""
-    gold = reference.split("####")[-1]
-    return _number(response) is not None and _number(response) == _number(gold)
+    """GSM8K: the response's answer (``#### N`` or its last number) equals the reference's, numerically."""
+    answer, gold = gsm8k_answer(response), gsm8k_answer(reference)
+    return answer is not None and answer == gold
 
 
 SCORERS: dict[str, Callable[[str, str], bool]] = {

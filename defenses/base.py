@@ -4,10 +4,15 @@
     loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs
     on_step(ctx, step)                schedules (warm-up), alternating phases
     finalize(ctx)                     post-hoc weight edits (e.g. SafeLoRA-style projection)
+
+A ``Params`` field named ``layers`` (decoder-layer indices, or None for a default) is range-checked
+against the model's config.json by the pipeline before anything trains.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,9 +32,13 @@ class DefenseContext:
     run_dir: Path
     system_prompt: str | None = None
     direction: Any = None  # harness.directions.RefusalDirection of the starting model, when the run has one
+    selection: Any = None  # harness.selection.Selection of the starting model, when a defense needs one
     total_steps: int = 0
     step: int = 0
     state: dict[str, Any] = field(default_factory=dict)
+    # The autocast the Trainer runs the training forward pass under: a defense's own forward passes
+    # (reference statistics) use it too, so they match training numerically.
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
 
 
 @dataclass
@@ -46,6 +55,11 @@ class Defense:
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
+
+    @property
+    def needs_selection(self) -> bool:
+        """Whether ``prepare`` reads ``ctx.selection`` (the Arditi et al. selection); depends on params."""
+        return False
 
     @property
     def layers(self) -> list[int]:

@@ -4,9 +4,11 @@
 
 The paper's exact formula is not public; this module exposes it as a family of documented knobs:
 
-* ``layers``     decoder blocks constrained (default: the middle third, e.g. 10..20 of 30: the refusal
+* ``layers``     decoder blocks constrained (default: the middle third, e.g. 10..19 of 30: the refusal
                  direction is most separable mid-network (Arditi et al. 2024) and the project's pilot
-                 saw drift of 0.87 cosine there under vanilla IFT).
+                 saw drift of 0.87 cosine there under vanilla IFT). ``auto``: a band of the same width
+                 centred on the layer chosen by the Arditi et al. selection (``ctx.selection``), kept
+                 below the pruned last 20 % (see ``auto_band``).
 * ``positions``  ``last_prompt`` (the token before the answer, where r is extracted; default) or
                  ``prompt`` (every prompt token).
 * ``target``     ``original`` (the aligned model's own projection, computed once in ``prepare``;
@@ -41,7 +43,7 @@ from harness.models import decoder_layers
 @dataclass
 class ProConParams:
     lam: float = 1.0
-    layers: list[int] | None = None
+    layers: list[int] | Literal["auto"] | None = None  # None = middle third; auto = around the selected layer
     positions: Literal["last_prompt", "prompt"] = "last_prompt"
     target: Literal["original", "zero"] = "original"
     norm: Literal["l2", "l1"] = "l2"
@@ -58,9 +60,36 @@ class ProConParams:
 
 
 def middle_band(n_layers: int) -> list[int]:
-    """Layers round(n/3) .. round(2n/3): 10..20 for a 30-layer model, 0..1 for 2 layers."""
+    """Layers round(n/3) .. round(2n/3) - 1, at least one: 10..19 for 30 layers, [1] for 2, [0] for 1."""
     lo, hi = round(n_layers / 3), round(2 * n_layers / 3)
     return list(range(min(lo, n_layers - 1), max(hi, lo + 1)))
+
+
+def auto_band(layer: int, n_layers: int, limit: int) -> list[int]:
+    """``middle_band``'s width, centred on ``layer``, shifted to stay inside 0..max(limit, layer+1)-1.
+
+    Same width as the default, so lam (a mean over layers) means the same; ``limit`` is the
+    selection's first pruned layer (the last 20 %, where r encodes the next token more than refusal).
+    """
+    width = len(middle_band(n_layers))
+    top = max(limit, layer + 1)
+    lo = max(0, min(layer - width // 2, top - width))
+    return list(range(lo, min(lo + width, top)))
+
+
+def resolve_layers(layers: list[int] | str | None, n_layers: int, selection=None) -> list[int]:
+    """The constrained layers for a ``layers`` param: a list as given, None = middle third, auto = selection."""
+    if layers is None:
+        return middle_band(n_layers)
+    if layers != "auto":
+        return list(layers)
+    if selection is None:
+        raise UserError("defenses.procon.params.layers: auto needs the direction selection; "
+                        "run `procon-bench directions CONFIG --select` first")
+    if selection.layer is None:
+        raise UserError("defenses.procon.params.layers: auto, but the selection kept no candidate "
+                        "(see selection/selection.json); give a list of layers or loosen direction.select")
+    return auto_band(selection.layer, n_layers, selection.prune_start)
 
 
 def prompt_mask(prompt_len: torch.Tensor, width: int, positions: str) -> torch.Tensor:
@@ -86,12 +115,16 @@ class ProCon(Defense):
     def layers(self) -> list[int]:
         return self._layers
 
+    @property
+    def needs_selection(self) -> bool:
+        return self.params.layers == "auto"
+
     # ------------------------------------------------------------ prepare: references
     def prepare(self, ctx: DefenseContext) -> None:
         if ctx.direction is None:
             raise UserError("defense procon needs a refusal direction (the run computes one from `direction:`)")
         n_layers = len(decoder_layers(ctx.model))
-        self._layers = list(self.params.layers) if self.params.layers is not None else middle_band(n_layers)
+        self._layers = resolve_layers(self.params.layers, n_layers, ctx.selection)
         bad = [layer for layer in self._layers if not 0 <= layer < n_layers]
         if bad:
             raise UserError(f"defenses.procon.params.layers: {bad} out of range 0..{n_layers - 1}")
@@ -126,7 +159,10 @@ class ProCon(Defense):
                 w = int(plen.max())
                 ids = torch.tensor([e.input_ids[: e.prompt_len] + [pad] * (w - e.prompt_len) for e in chunk], device=device)
                 attn = (torch.arange(w, device=device).unsqueeze(0) < plen.unsqueeze(1)).long()
-                hidden = forward_capture(model, self._layers, input_ids=ids, attention_mask=attn)
+                # The forward runs under the training pass's autocast (the Trainer autocasts only the
+                # model's forward; ``loss`` projects outside it, and so does this): step 0 costs zero.
+                with ctx.autocast():
+                    hidden = forward_capture(model, self._layers, input_ids=ids, attention_mask=attn)
                 proj = self._project(hidden, plen)  # [B, L, P']
                 rows = slice(start, start + len(chunk))
                 if self.params.positions == "last_prompt":

@@ -5,7 +5,9 @@ instructions -> a built-in refusal sentence; harmless instructions -> (default) 
 greedy answer (self-distillation, so alignment teaches refusal and little else; the pilot in the
 project notes used this), or the data set's responses. The adapter is merged and the merged model is
 cached by a content hash of (base weights, alignment data, training config, system prompt): a second
-run reuses it at no cost.
+run reuses it at no cost. The key also covers the code and library versions and the training
+device/dtype, so an upgrade or a cache shared between a CPU and a GPU machine never reuses a model
+made with other numerics.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from harness.io import atomic_directory, fingerprint_dir, sha256_json, write_jso
 from harness.models import format_prompt, load_model, load_tokenizer
 from harness.paths import cache_dir
 from harness.records import Record
+from harness.stages import numerics_versions
+from harness.training.precision import Precision, training_precision
 
 
 def builtin_refusals() -> list[str]:
@@ -54,23 +58,34 @@ def alignment_records(base_path: Path, cfg: AlignmentConfig, system_prompt: str 
     return harmful + harmless
 
 
+def alignment_key(base_path: Path, cfg: AlignmentConfig, records: list[Record], system_prompt: str | None,
+                  precision: Precision) -> str:
+    """Cache key of an aligned model: its inputs, plus what changes its numbers for the same inputs
+    (harness numerics version, torch/transformers/peft/accelerate versions, training device/dtype)."""
+    return sha256_json({
+        "base": fingerprint_dir(base_path),
+        "records": [(r.prompt, r.response) for r in records],
+        "train": asdict(cfg.train),
+        "system_prompt": system_prompt,
+        "precision": precision.to_dict(),
+        "versions": numerics_versions(),
+    })[:16]
+
+
 def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str = "auto") -> Path:
     """Return the folder of the aligned (merged) model, training it only if no cached copy exists."""
     from defenses.vanilla import Vanilla
     from harness.training.engine import train
 
     records = alignment_records(base_path, cfg, system_prompt, engine)
-    key = sha256_json({
-        "base": fingerprint_dir(base_path),
-        "records": [(r.prompt, r.response) for r in records],
-        "train": asdict(cfg.train),
-        "system_prompt": system_prompt,
-    })[:16]
+    precision = training_precision(cfg.train)
+    key = alignment_key(base_path, cfg, records, system_prompt, precision)
     final = cache_dir("aligned") / key
     if (final / "config.json").exists():
         return final
     work = cache_dir("aligned") / f"{key}.work"  # checkpoints live here, so a killed alignment resumes
-    result = train(base_path, cfg.train, Vanilla(), records, work, system_prompt=system_prompt)
+    result = train(base_path, cfg.train, Vanilla(), records, work, system_prompt=system_prompt,
+                   config_path="alignment.train", precision=precision)
     from peft import PeftModel
 
     merged = PeftModel.from_pretrained(load_model(base_path), str(result.output)).merge_and_unload()

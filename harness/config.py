@@ -18,8 +18,10 @@ import yaml
 from harness.data import DataSpec
 from harness.errors import UserError
 from harness.generation.base import SamplingConfig
+from harness.training.lengths import validate_lengths
 
 T = TypeVar("T")
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 # ---------------------------------------------------------------- generic dataclass loading
@@ -106,6 +108,8 @@ def load_yaml(path: str | Path) -> dict:
         raise UserError(f"config {path}: file not found")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"config {path}: not a UTF-8 text file (byte {exc.start}); expected a YAML config") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise UserError(f"config {path}: invalid YAML{f' at line {line + 1}' if line is not None else ''}") from exc
@@ -123,6 +127,16 @@ class LoraConfig:
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     )
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise UserError(f"r: expected a LoRA rank >= 1, got {self.r!r}")
+        if self.alpha <= 0:
+            raise UserError(f"alpha: expected > 0, got {self.alpha!r}")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"dropout: expected in [0, 1), got {self.dropout!r}")
+        if not self.target_modules:
+            raise UserError("target_modules: expected at least one module name, e.g. [q_proj, v_proj]")
 
 
 @dataclass
@@ -143,15 +157,22 @@ class TrainConfig:
     warmup_steps: int = 0
     save_steps: int = 20
     logging_steps: int = 1
+    # Set by the pipeline from the run's top-level `seed` (harness/seeds.py); settable only for
+    # `alignment.train`, whose model is shared across run seeds.
     seed: int = 0
     dtype: str = "float32"
+    max_truncated_fraction: float = 0.05  # share of responses max_length may cut (lose their EOS) before failing
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "grad_accum", "max_length", "save_steps"):
+        for name in ("steps", "batch_size", "grad_accum", "max_length", "max_prompt_length", "save_steps",
+                     "logging_steps"):
             if getattr(self, name) <= 0:
                 raise UserError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
         if self.learning_rate <= 0:
             raise UserError(f"learning_rate: expected > 0, got {self.learning_rate!r}")
+        validate_lengths(self)
+        if self.dtype not in DTYPES:
+            raise UserError(f"dtype: expected one of {', '.join(DTYPES)}, got {self.dtype!r}")
 
 
 @dataclass
@@ -188,8 +209,19 @@ class DirectionConfig:
 
     harmful: DataSpec = field(default_factory=lambda: DataSpec(builtin="harmful", split="train"))
     harmless: DataSpec = field(default_factory=lambda: DataSpec(builtin="harmless", split="train"))
+    # held-out prompts whose projections on r_0 the drift analysis tracks (not used to extract r)
+    heldout_harmful: DataSpec = field(default_factory=lambda: DataSpec(builtin="harmful", split="val"))
+    heldout_harmless: DataSpec = field(default_factory=lambda: DataSpec(builtin="harmless", split="val"))
     batch_size: int = 16
-    drift_layers: list[int] | None = None  # layers to report drift for in tables (None = all)
+    # Layers whose mean r-cosine the tables report; null = the middle third of the layers (ProCon's
+    # default band), so the table shows drift where the default constraint acts.
+    drift_layers: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            raise UserError(f"batch_size: expected a positive integer, got {self.batch_size!r}")
+        if self.drift_layers is not None and not self.drift_layers:
+            raise UserError("drift_layers: expected at least one layer index, or null for the middle third")
 
 
 @dataclass
@@ -222,6 +254,19 @@ class EvalConfig:
     bootstrap: int = 1000
     max_model_len: int = 1024
 
+    def __post_init__(self) -> None:
+        from harness.generation import ENGINES
+
+        if self.engine not in (*ENGINES, "auto"):
+            raise UserError(f"engine: unknown engine {self.engine!r}; accepted: auto, {', '.join(ENGINES)}")
+        if self.limit is not None and self.limit <= 0:
+            raise UserError(f"limit: expected a positive integer (or null for all prompts), got {self.limit!r}")
+        for name in ("bootstrap", "max_model_len"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if not self.benchmarks:
+            raise UserError("benchmarks: expected at least one benchmark")
+
 
 @dataclass
 class RunConfig:
@@ -245,6 +290,9 @@ class RunConfig:
         names = [d.row_name for d in self.defenses]
         if len(set(names)) != len(names):
             raise UserError(f"defenses: row names must be unique (use label:), got {names}")
+        for where, path in (("output_dir", Path(self.output_dir)), ("run", self.run_dir)):
+            if path.exists() and not path.is_dir():
+                raise UserError(f"{where}: {str(path)!r} is an existing file; expected a folder for results")
 
     @property
     def run_dir(self) -> Path:
@@ -254,6 +302,9 @@ class RunConfig:
 def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
     data = load_yaml(path)
     data.update(overrides or {})
+    if isinstance(data.get("training"), dict) and "seed" in data["training"]:
+        raise UserError(f"{path}: config.training.seed: set the top-level `seed:` instead; it drives training "
+                        "through a derived sub-seed (README: Seeds)")
     try:
         return from_dict(RunConfig, data, "config")
     except UserError as exc:

@@ -94,10 +94,13 @@ def _read_hub(spec: DataSpec) -> list[dict]:
         import datasets
     except ImportError as exc:
         raise UserError("data.hub needs the `datasets` package: pip install datasets") from exc
+    from harness.models import hub_failure, quiet_hub
+
     try:
-        ds = datasets.load_dataset(spec.hub, spec.config, split=spec.split or "train", revision=spec.revision)
+        with quiet_hub():
+            ds = datasets.load_dataset(spec.hub, spec.config, split=spec.split or "train", revision=spec.revision)
     except Exception as exc:
-        raise UserError(f"data.hub {spec.hub!r}: could not load ({type(exc).__name__}: {exc})") from exc
+        raise UserError(f"data.hub {spec.hub!r}: {hub_failure(exc, 'point `path:` at a local copy')}") from None
     return [dict(row) for row in ds]
 
 
@@ -183,7 +186,11 @@ def to_records(rows: list[dict], spec: DataSpec) -> list[Record]:
                 meta={k: v for k, v in row.items() if k not in mapped and _jsonable(v)},
             )
         )
-    return records[: spec.limit] if spec.limit else records
+    if not spec.limit:
+        return records
+    from benchmarks.sampling import stratified_sample  # first-N of category-sorted data covers few categories
+
+    return stratified_sample(records, spec.limit, seed=0)
 
 
 def _jsonable(value: Any) -> bool:

@@ -39,27 +39,60 @@ class RefusalDirection:
         return cls(**data)
 
 
-@torch.no_grad()
-def last_prompt_states(model, tokenizer, prompts: list[str], system_prompt: str | None = None,
-                       layers: list[int] | None = None, batch_size: int = 16, max_prompt_length: int = 256,
-                       desc: str | None = None) -> torch.Tensor:
-    """Hidden states at the last prompt token: [N, L, d] (float32, on CPU)."""
-    layers = list(range(len(decoder_layers(model)))) if layers is None else layers
-    device = next(model.parameters()).device
+@dataclass
+class PromptBatch:
+    """Chat-formatted prompts, right-padded: row b's last prompt token is at ``prompt_len[b] - 1``."""
+
+    input_ids: torch.Tensor  # [B, W]
+    attention_mask: torch.Tensor  # [B, W]
+    prompt_len: torch.Tensor  # [B]
+
+    def inputs(self) -> dict[str, torch.Tensor]:
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+
+
+def prompt_batches(tokenizer, prompts: list[str], system_prompt: str | None = None, batch_size: int = 16,
+                   max_prompt_length: int = 256, device=None) -> list[PromptBatch]:
+    """Encode once, reuse for every forward pass over the same prompts (selection runs hundreds)."""
     pad = tokenizer.pad_token_id
-    was_training = model.training
-    model.eval()
-    chunks = []
-    for start in tqdm(range(0, len(prompts), batch_size), desc=desc, disable=desc is None, unit="batch"):
+    batches = []
+    for start in range(0, len(prompts), batch_size):
         ids = [encode_prompt(tokenizer, p, system_prompt, max_prompt_length) for p in prompts[start : start + batch_size]]
         plen = torch.tensor([len(x) for x in ids], device=device)
         width = int(plen.max())
         input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=device)
         attn = (torch.arange(width, device=device).unsqueeze(0) < plen.unsqueeze(1)).long()
-        hidden = forward_capture(model, layers, input_ids=input_ids, attention_mask=attn)
-        chunks.append(torch.stack([gather_positions(hidden[i], plen - 1).float().cpu() for i in layers], dim=1))
+        batches.append(PromptBatch(input_ids, attn, plen))
+    return batches
+
+
+@torch.no_grad()
+def prompt_states(model, tokenizer, prompts: list[str], system_prompt: str | None = None,
+                  layers: list[int] | None = None, positions: tuple[int, ...] = (-1,), batch_size: int = 16,
+                  max_prompt_length: int = 256, desc: str | None = None) -> torch.Tensor:
+    """Hidden states at prompt positions counted back from the last prompt token (-1, -2, ...): [N, P, L, d]."""
+    layers = list(range(len(decoder_layers(model)))) if layers is None else layers
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    chunks = []
+    batches = prompt_batches(tokenizer, prompts, system_prompt, batch_size, max_prompt_length, device)
+    for batch in tqdm(batches, desc=desc, disable=desc is None, unit="batch"):
+        hidden = forward_capture(model, layers, **batch.inputs())
+        chunks.append(torch.stack([
+            torch.stack([gather_positions(hidden[i], (batch.prompt_len + p).clamp_min(0)).float().cpu() for i in layers],
+                        dim=1)
+            for p in positions], dim=1))
     model.train(was_training)
     return torch.cat(chunks)
+
+
+def last_prompt_states(model, tokenizer, prompts: list[str], system_prompt: str | None = None,
+                       layers: list[int] | None = None, batch_size: int = 16, max_prompt_length: int = 256,
+                       desc: str | None = None) -> torch.Tensor:
+    """Hidden states at the last prompt token: [N, L, d] (float32, on CPU)."""
+    return prompt_states(model, tokenizer, prompts, system_prompt, layers, (-1,), batch_size, max_prompt_length,
+                         desc)[:, 0]
 
 
 def separation_stats(harmful: torch.Tensor, harmless: torch.Tensor, directions: torch.Tensor) -> list[dict]:

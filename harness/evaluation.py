@@ -7,16 +7,20 @@ benchmark. Every stage writes its files under the run folder (HarmBench layout):
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.registry import BenchmarkSpec, resolve_benchmark
+from benchmarks.sampling import stratified_sample
 from benchmarks.scorers import get_scorer
 from harness.config import EvalConfig
 from harness.data import load_records
 from harness.errors import UserError
-from harness.generation import GenerationRequest, Generator
+from harness.generation import Completion, GenerationRequest, Generator
+from harness.generation.lora import check_adapter_base
 from harness.io import write_jsonl_atomic
 from harness.judges import get_judge
 from harness.metrics import compute_metric
@@ -32,10 +36,24 @@ class EvalTarget:
     name: str
     model_path: str
     adapter: str | None = None
+    model_ref: str | None = None  # the configured model reference (to compare with an adapter's hub-id base)
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def folder_names(kind: str, names: list[str]) -> dict[str, str]:
+    """``name -> folder`` via ``_safe``; refuses two names that would share a folder (and overwrite files)."""
+    folders: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        folder = _safe(name)
+        clash = next((other for other, f in folders.items() if f == folder), None)
+        if clash is not None:
+            raise UserError(f"{kind} names {clash!r} and {name!r} both map to the folder {folder!r}; "
+                            "rename one (letters, digits, '-', '_' and '.' are kept, everything else becomes '_')")
+        folders[name] = folder
+    return folders
 
 
 def _reference(record: Record, spec: BenchmarkSpec) -> str:
@@ -45,32 +63,50 @@ def _reference(record: Record, spec: BenchmarkSpec) -> str:
     return str(ref)
 
 
-def load_benchmarks(cfg: EvalConfig) -> list[tuple[BenchmarkSpec, list[Record]]]:
-    """Resolve every benchmark, its judge or scorer, and its data: all bad input fails here, before models load."""
+def _judge_id(spec: BenchmarkSpec, cfg: EvalConfig) -> str:
+    return f"scorer:{spec.scorer}" if spec.kind == "task" else get_judge(spec.judge or cfg.judge).id
+
+
+def load_benchmarks(cfg: EvalConfig, seed: int = 0) -> list[tuple[BenchmarkSpec, list[Record]]]:
+    """Resolve every benchmark, its metric, judge or scorer, and its data: all bad input fails here,
+    before models load. ``limit`` keeps a seeded, category-stratified sample (``benchmarks.sampling``)."""
     out = []
     for entry in cfg.benchmarks:
-        spec = resolve_benchmark(entry)
+        spec = resolve_benchmark(entry)  # also checks the (kind, metric) pair
         if spec.kind == "task":
             get_scorer(spec.scorer)
         else:
             get_judge(spec.judge or cfg.judge)
         records = load_records(spec.data)
-        limit = spec.limit or cfg.limit
-        out.append((spec, records[:limit] if limit else records))
+        out.append((spec, stratified_sample(records, spec.limit or cfg.limit, seed)))
+    folder_names("benchmark", [spec.name for spec, _ in out])
     return out
 
 
 def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, run_name: str,
-             system_prompt: str | None = None, seed: int | None = None, progress: bool = True) -> list[MetricRow]:
+             system_prompt: str | None = None, seed: int | None = None, progress: bool = True,
+             report: dict | None = None, sample_seed: int = 0, bootstrap_seed: int | None = None) -> list[MetricRow]:
+    """Score every target on every benchmark; ``report``, when given, is filled with what the
+    evaluation did: ``generated`` / ``cached`` completions, ``generation_keys`` (sha256 over every
+    generation cache key, in order) and the sorted ``judges`` (judge and scorer ids).
+
+    ``seed`` labels the rows and seeds the bootstrap unless ``bootstrap_seed`` is given (the pipeline
+    passes the run's derived bootstrap sub-seed); ``sample_seed`` seeds the ``limit`` sample, fixed by default so that every
+    run seed is scored on the same records (README "Seeds")."""
     run_dir = Path(run_dir)
-    benchmarks = load_benchmarks(cfg)
+    benchmarks = load_benchmarks(cfg, sample_seed)
     names = [t.name for t in targets]
     if len(set(names)) != len(names):
         raise UserError(f"models: names must be unique, got {names}")
+    folder_names("model", names)
+    for t in targets:
+        if t.adapter:
+            check_adapter_base(t.adapter, t.model_path, t.name, t.model_ref)
     by_base: dict[str, list[EvalTarget]] = defaultdict(list)
     for t in targets:
         by_base[t.model_path].append(t)
     rows: list[MetricRow] = []
+    digest, generated, cached = hashlib.sha256(), 0, 0
     for base, group in by_base.items():
         tokenizer = load_tokenizer(base)
         adapters = tuple(dict.fromkeys(t.adapter for t in group if t.adapter))
@@ -80,33 +116,53 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
                 sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
                 prompts = [format_prompt(tokenizer, r.prompt, system_prompt, chat=spec.chat) for r in records]
                 requests = [GenerationRequest(p, t.adapter) for t in group for p in prompts]
+                for key in generator.keys(requests, sampling):
+                    digest.update(key.encode())
                 completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(group)} models",
                                                  progress=progress)
                 for k, target in enumerate(group):
-                    outs = [c.text for c in completions[k * len(records) : (k + 1) * len(records)]]
-                    rows.append(_judge_and_score(spec, cfg, records, outs, target, run_dir, run_name, seed))
+                    outs = completions[k * len(records) : (k + 1) * len(records)]
+                    rows.append(_judge_and_score(spec, cfg, records, outs, target, run_dir, run_name, seed,
+                                                 (seed or 0) if bootstrap_seed is None else bootstrap_seed))
         finally:
+            generated, cached = generated + generator.generated, cached + generator.cached
             generator.close()
+    if report is not None:
+        report.update(generated=generated, cached=cached, generation_keys=digest.hexdigest(),
+                      judges=sorted({_judge_id(spec, cfg) for spec, _ in benchmarks}))
     return rows
 
 
-def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record], outputs: list[str],
-                     target: EvalTarget, run_dir: Path, run_name: str, seed: int | None) -> MetricRow:
+def _warn_truncated(spec: BenchmarkSpec, cfg: EvalConfig, target: EvalTarget, count: int, total: int) -> None:
+    print(f"warning: {spec.name}: {count}/{total} answers of {target.name} were cut short by max_model_len "
+          f"{cfg.max_model_len} (prompt + max_new_tokens did not fit); they are counted as given. "
+          "Raise evaluation.max_model_len to score full answers", file=sys.stderr)
+
+
+def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record], completions: list[Completion],
+                     target: EvalTarget, run_dir: Path, run_name: str, seed: int | None,
+                     bootstrap_seed: int) -> MetricRow:
     model = _safe(target.name)
-    write_jsonl_atomic(run_dir / "generations" / model / f"{spec.name}.jsonl", [
-        {"id": r.id, "prompt": r.prompt, "response": out, "category": r.category} for r, out in zip(records, outputs, strict=True)
+    outputs = [c.text for c in completions]
+    truncated = sum(c.truncated for c in completions)
+    if truncated:
+        _warn_truncated(spec, cfg, target, truncated, len(completions))
+    write_jsonl_atomic(run_dir / "generations" / model / f"{_safe(spec.name)}.jsonl", [
+        {"id": r.id, "prompt": r.prompt, "response": c.text, "category": r.category, "truncated": c.truncated}
+        for r, c in zip(records, completions, strict=True)
     ])
+    judge_id = _judge_id(spec, cfg)
     if spec.kind == "task":
         scorer = get_scorer(spec.scorer)
         items = [scorer(out, _reference(r, spec)) for r, out in zip(records, outputs, strict=True)]
-        judge_id = f"scorer:{spec.scorer}"
         verdict_rows = [{"id": r.id, "correct": ok} for r, ok in zip(records, items, strict=True)]
     else:
-        judge = get_judge(spec.judge or cfg.judge)
-        items = judge.judge([r.prompt for r in records], outputs)
-        judge_id = judge.id
+        items = get_judge(spec.judge or cfg.judge).judge([r.prompt for r in records], outputs)
         verdict_rows = [{"id": r.id, **v.to_dict()} for r, v in zip(records, items, strict=True)]
-    write_jsonl_atomic(run_dir / "judgments" / _safe(judge_id) / model / f"{spec.name}.jsonl", verdict_rows)
-    value = compute_metric(spec.metric, items, n_boot=cfg.bootstrap, seed=seed or 0)
+    for row, c in zip(verdict_rows, completions, strict=True):
+        row["truncated"] = c.truncated
+    write_jsonl_atomic(run_dir / "judgments" / _safe(judge_id) / model / f"{_safe(spec.name)}.jsonl", verdict_rows)
+    value = compute_metric(spec.metric, items, n_boot=cfg.bootstrap, seed=bootstrap_seed)
     return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=spec.metric,
-                                mv=value, judge=judge_id, seed=seed)
+                                mv=value, judge=judge_id, seed=seed, higher_is_better=spec.higher_is_better,
+                                details={"truncated": truncated})

@@ -23,7 +23,11 @@ def capture_hidden(model, layers: Sequence[int], stop_after_last: bool = False) 
     """Yield a dict that the next forward pass fills with ``{layer: hidden [batch, seq, d]}``.
 
     Layer ``l`` is the output of decoder block ``l`` (0-based). Tensors keep their autograd graph.
+    No layers: no hooks and no model inspection (vanilla training needs none).
     """
+    if not layers:
+        yield {}
+        return
     blocks = decoder_layers(model)
     n = len(blocks)
     bad = [layer for layer in layers if not -n <= layer < n]
@@ -59,3 +63,14 @@ def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Ten
     """``hidden[b, positions[b]]`` for each row b: [batch, seq, d] -> [batch, d]."""
     index = positions.view(-1, 1, 1).expand(-1, 1, hidden.shape[-1])
     return hidden.gather(1, index).squeeze(1)
+
+
+def last_token_log_probs(model, prompt_len: torch.Tensor, **inputs) -> torch.Tensor:
+    """Next-token log-probs at each row's last prompt token: [batch, vocab] (float32, on CPU).
+
+    Runs the decoder and unembeds only those rows (the LM head over every position costs ~20 % of a
+    small model's forward). Hooks on the decoder blocks (captures, interventions) apply as usual.
+    """
+    hidden = model.get_decoder()(**inputs).last_hidden_state
+    logits = model.get_output_embeddings()(gather_positions(hidden, prompt_len - 1))
+    return logits.float().log_softmax(-1).cpu()

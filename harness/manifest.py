@@ -56,7 +56,8 @@ def versions() -> dict[str, str]:
 
 
 def write_manifest(run_dir: Path, config: dict, seeds: dict, extra: dict | None = None) -> Path:
-    """Create or update ``manifest.json``; earlier stage records survive a resumed run."""
+    """Create or update ``manifest.json``: config, seeds and ``extra`` (e.g. the stage records, written
+    whole by the pipeline, so a stage of an earlier config never lingers) replace the old values."""
     path = Path(run_dir) / "manifest.json"
     old = read_json(path) if path.exists() else {}
     manifest = {
@@ -71,6 +72,4 @@ def write_manifest(run_dir: Path, config: dict, seeds: dict, extra: dict | None 
         **(extra or {}),
     }
     manifest.setdefault("created", manifest["updated"])
-    if extra and "stages" in extra:
-        manifest["stages"] = {**old.get("stages", {}), **extra["stages"]}
     return write_json_atomic(path, manifest)

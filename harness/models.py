@@ -12,6 +12,7 @@ Accepted model references, tried in this order:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -75,12 +76,21 @@ BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
 
 
 # ---------------------------------------------------------------- conversion
+def check_gguf_magic(path: Path) -> None:
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"GGUF":
+        raise UserError(f"model {str(path)!r}: not a GGUF file (it does not start with the GGUF magic bytes); "
+                        "expected a .gguf model file")
+
+
 def convert_gguf(gguf_path: Path, name: str | None = None) -> Path:
     """Dequantise a GGUF file into an fp32 HF folder in the cache (atomic; reused afterwards)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     gguf_path = Path(gguf_path).resolve()
+    check_gguf_magic(gguf_path)
     stat = gguf_path.stat()
     key = sha256_text(str(stat.st_size), sha256_file(gguf_path))[:16]
     final = cache_dir("models") / f"{name or gguf_path.stem}-{key}"
@@ -106,33 +116,81 @@ def _accepted() -> str:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-def resolve_model(ref: str, revision: str | None = None) -> ResolvedModel:
-    """Turn a model reference into a local HF folder, building/converting/downloading it once."""
+def classify_model_ref(ref: str) -> str:
+    """``builtin`` | ``local`` | ``gguf`` | ``hub`` for a model reference, checking what can be checked
+    without building, converting or downloading anything (a dry run stops here)."""
     if not isinstance(ref, str) or not ref.strip():
         raise UserError(f"model: expected a name, folder, .gguf file or hub id, got {ref!r}; {_accepted()}")
     if ref in BUILTIN_MODELS:
-        return ResolvedModel(ref, BUILTIN_MODELS[ref](), "builtin")
+        if ref == "smollm2-135m-instruct":
+            _locate_smollm2_gguf()
+        return "builtin"
     path = Path(ref).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists():
             raise UserError(f"model {ref!r}: folder has no config.json (expected a Hugging Face model folder); {_accepted()}")
-        return ResolvedModel(ref, path.resolve(), "local")
+        return "local"
     if path.suffix == ".gguf":
         if not path.is_file():
             raise UserError(f"model {ref!r}: GGUF file not found; {_accepted()}")
-        return ResolvedModel(ref, convert_gguf(path), "gguf")
+        check_gguf_magic(path)
+        return "gguf"
     if _HUB_ID.match(ref) and not path.exists():
-        return ResolvedModel(ref, _download(ref, revision), "hub")
+        return "hub"
     raise UserError(f"model {ref!r} not found; {_accepted()}")
+
+
+def resolve_model(ref: str, revision: str | None = None) -> ResolvedModel:
+    """Turn a model reference into a local HF folder, building/converting/downloading it once."""
+    kind = classify_model_ref(ref)
+    if kind == "builtin":
+        return ResolvedModel(ref, BUILTIN_MODELS[ref](), kind)
+    if kind == "local":
+        return ResolvedModel(ref, Path(ref).expanduser().resolve(), kind)
+    if kind == "gguf":
+        return ResolvedModel(ref, convert_gguf(Path(ref).expanduser()), kind)
+    return ResolvedModel(ref, _download(ref, revision), kind)
 
 
 def _download(repo_id: str, revision: str | None) -> Path:
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(repo_id, revision=revision))
-    except Exception as exc:  # offline, gated, or missing repo: all are user-facing
-        raise UserError(f"model {repo_id!r}: could not download from the hub ({type(exc).__name__}: {exc})") from exc
+        with quiet_hub():
+            return Path(snapshot_download(repo_id, revision=revision))
+    except Exception as exc:  # offline, gated, or missing repo: all are user-facing, in one line
+        raise UserError(f"model {repo_id!r}: {hub_failure(exc, 'pass a local folder or .gguf file')}") from None
+
+
+@contextlib.contextmanager
+def quiet_hub():
+    """Silence the hub library's retry warnings: the failure becomes our one-line error instead."""
+    from huggingface_hub.utils import logging as hub_logging
+
+    logger = hub_logging.get_logger("huggingface_hub")
+    level = logger.level
+    logger.setLevel(hub_logging.ERROR + 10)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def hub_failure(exc: Exception, local_hint: str) -> str:
+    """One line for a failed hub download (the hub library's own messages span several lines)."""
+    from huggingface_hub import errors
+
+    name = type(exc).__name__
+    if isinstance(exc, errors.GatedRepoError):
+        return "the repository is gated on the hub; accept its licence there and log in (huggingface-cli login)"
+    if isinstance(exc, errors.RepositoryNotFoundError):
+        return "no such repository on the hub (or it is private); check the id"
+    if isinstance(exc, errors.RevisionNotFoundError):
+        return "no such revision in the hub repository; check `revision:`"
+    if isinstance(exc, (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled, OSError)) or "Connect" in name:
+        return f"the hub could not be reached and no local copy is cached; {local_hint}, or run where the hub is reachable"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"could not download from the hub ({name}: {first})"
 
 
 # ---------------------------------------------------------------- loading
@@ -159,11 +217,26 @@ def load_model(path: str | Path, dtype: str = "float32", device: str | None = No
 
 
 def decoder_layers(model):
-    """The list of transformer blocks of a (possibly PEFT-wrapped) causal LM."""
+    """The list of transformer blocks of a causal LM, through the wrappers training puts around it.
+
+    Data-parallel wrappers (DDP, FSDP, DeepSpeed: ``.module``), ``torch.compile`` (``._orig_mod``)
+    and PEFT (``get_base_model``) are unwrapped, in whatever nesting order they come.
+    """
+    import torch
+
     base = model
-    for attr in ("get_base_model",):
-        if hasattr(base, attr):
-            base = base.get_base_model()
+    while True:
+        if isinstance(getattr(base, "module", None), torch.nn.Module):
+            inner = base.module
+        elif isinstance(getattr(base, "_orig_mod", None), torch.nn.Module):
+            inner = base._orig_mod
+        elif hasattr(base, "get_base_model"):
+            inner = base.get_base_model()
+        else:
+            break
+        if inner is base:
+            break
+        base = inner
     inner = getattr(base, "model", base)
     layers = getattr(inner, "layers", None)
     if layers is None:
@@ -202,3 +275,15 @@ def format_prompt(tokenizer, prompt: str, system_prompt: str | None = None, chat
     return tokenizer.apply_chat_template(
         chat_messages(prompt, system_prompt), tokenize=False, add_generation_prompt=True
     )
+
+
+def model_layer_count(path: str | Path) -> int:
+    """Number of decoder layers, read from ``config.json`` (no weights are loaded)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(path))
+    config = getattr(config, "text_config", None) or config
+    count = getattr(config, "num_hidden_layers", None)
+    if not isinstance(count, int):
+        raise UserError(f"model {path}: config.json has no num_hidden_layers; expected a decoder-only causal LM")
+    return count

@@ -1,93 +1,133 @@
 """The whole job for one config: align -> refusal direction -> train each defense -> drift -> evaluate -> tables.
 
-Each stage is cached or resumable (aligned model by content hash, finished adapters and direction
-files in the run folder, generations in the content-addressed cache), so rerunning a finished
-config redoes nothing and rerunning an interrupted one continues where it stopped.
+Every stage is keyed by its inputs (``harness/stages.py``): its folder holds ``stage.json`` with the
+key, and it is reused only on an exact match. A changed input recomputes exactly the stages it
+affects (the user is told which inputs changed), a half-finished training resumes only into a
+checkpoint made with the same key, and the manifest lists per stage its key and whether it was
+computed, resumed or reused. The aligned model and generations are content-addressed caches outside
+the run folder.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from defenses import build_defense
+from defenses.procon import middle_band
 from harness.config import RunConfig
 from harness.data import load_records
-from harness.directions import RefusalDirection, compute_direction, drift, write_direction_report
+from harness.directions import RefusalDirection, compute_direction, write_direction_report
+from harness.drift import CSV_COLUMNS, DriftPrompts, checkpoint_stats, csv_rows
+from harness.errors import UserError
 from harness.evaluation import EvalTarget, evaluate
-from harness.io import read_json, write_json_atomic, write_text_atomic
+from harness.io import fingerprint_dir, read_json, sha256_json, write_json_atomic, write_text_atomic
 from harness.manifest import write_manifest
 from harness.metrics import compute_metric
-from harness.models import load_model, load_tokenizer, resolve_model
+from harness.models import load_model, load_tokenizer, model_layer_count, resolve_model
+from harness.records import Record
 from harness.report.leaderboard import build_leaderboard, render
 from harness.report.metrics_table import MetricRow, write_metrics
+from harness.seeds import run_seeds
+from harness.stages import StageRecord, keyed_stage, numerics_versions, stage_key
+from harness.training.precision import training_precision
 
 DIRECTION_BENCHMARK = "refusal-direction"
+DIRECTION_MAX_PROMPT_LENGTH = 256
+
+
+@dataclass
+class TrainedModel:
+    """A finished training stage: its output (LoRA adapter or full model folder) and its key."""
+
+    name: str
+    path: Path
+    is_adapter: bool
+    key: str
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """Saved checkpoints that hold weights (adapter or full model), by step."""
+        marker = "adapter_config.json" if self.is_adapter else "config.json"
+        found = [(int(p.name.split("-")[-1]), p) for p in (self.folder / "checkpoints").glob("checkpoint-*")
+                 if (p / marker).exists()]
+        return sorted(found)
+
+    def eval_target(self, start_model: Path) -> EvalTarget:
+        """Adapters ride on the start model's engine; a full model is its own base (its own engine)."""
+        if self.is_adapter:
+            return EvalTarget(self.name, str(start_model), str(self.path))
+        return EvalTarget(self.name, str(self.path))
 
 
 @dataclass
 class RunState:
     cfg: RunConfig
+    force: bool = False
+    seeds: dict[str, int] = field(init=False)
     start_model: Path | None = None
     start_name: str = "base"
+    start_fingerprint: str | None = None
     direction: RefusalDirection | None = None
-    trained: dict[str, Path] = field(default_factory=dict)
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    direction_key: str | None = None
+    trained: dict[str, TrainedModel] = field(default_factory=dict)
+    stages: dict[str, StageRecord] = field(default_factory=dict)
+    drift_report: list[Path] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.seeds = run_seeds(self.cfg.seed)
 
-@contextmanager
-def stage(state: RunState, name: str):
-    print(f"==> {name}", flush=True)
-    t0 = time.perf_counter()
-    yield
-    state.stage_seconds[name] = round(time.perf_counter() - t0, 2)
-    write_manifest(state.cfg.run_dir, _config_dict(state.cfg), {"seed": state.cfg.seed},
-                   {"stages": {name: state.stage_seconds[name]}})
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        return {name: rec.seconds for name, rec in self.stages.items()}
+
+    def write_manifest(self) -> None:
+        write_manifest(self.cfg.run_dir, _config_dict(self.cfg), self.seeds,
+                       {"stages": {name: rec.to_dict() for name, rec in self.stages.items()}})
 
 
 def _config_dict(cfg: RunConfig) -> dict:
     return asdict(cfg)
 
 
-# ---------------------------------------------------------------- stages
-def prepare_start_model(state: RunState) -> None:
-    cfg = state.cfg
-    with stage(state, "resolve model"):
-        base = resolve_model(cfg.model, cfg.revision).path
-    if cfg.alignment is None:
-        state.start_model, state.start_name = base, "base"
-        return
-    from harness.alignment import align
-
-    with stage(state, "align"):
-        state.start_model, state.start_name = align(base, cfg.alignment, cfg.system_prompt, cfg.evaluation.engine), "aligned"
-    write_json_atomic(cfg.run_dir / "models" / "aligned.json", {"path": str(state.start_model)})
+def _hash_records(records: list[Record]) -> str:
+    return sha256_json([(r.prompt, r.response, r.meta.get("kind")) for r in records])
 
 
-def _direction_prompts(cfg: RunConfig) -> tuple[list[str], list[str]]:
-    return ([r.prompt for r in load_records(cfg.direction.harmful)],
-            [r.prompt for r in load_records(cfg.direction.harmless)])
+@contextmanager
+def stage(state: RunState, name: str, folder: Path, inputs: dict, outputs: tuple[str, ...] = ()) -> Iterator[StageRecord]:
+    """A keyed stage in ``folder``: skip the body when ``record.reused``; timed and listed in the manifest."""
+    t0 = time.perf_counter()
+    with keyed_stage(name, folder, inputs, force=state.force, outputs=outputs) as record:
+        print(f"==> {name}" + (f" (reused, key {record.key})" if record.reused else
+                               f" (resuming, key {record.key})" if record.status == "resumed" else ""), flush=True)
+        yield record
+    record.seconds = round(time.perf_counter() - t0, 2)
+    state.stages[name] = record
+    state.write_manifest()
 
 
-def compute_start_direction(state: RunState) -> RefusalDirection:
-    cfg = state.cfg
-    path = cfg.run_dir / "direction" / "direction.pt"
-    if path.exists():
-        state.direction = RefusalDirection.load(path)
-        return state.direction
-    with stage(state, "direction"):
-        harmful, harmless = _direction_prompts(cfg)
-        model = load_model(state.start_model)
-        tokenizer = load_tokenizer(state.start_model)
-        state.direction = compute_direction(model, tokenizer, harmful, harmless, cfg.system_prompt,
-                                            cfg.direction.batch_size)
-        write_direction_report(state.direction, path.parent, {"model": str(state.start_model),
-                                                              "n_harmful": len(harmful), "n_harmless": len(harmless)})
-    return state.direction
+@contextmanager
+def unkeyed_stage(state: RunState, name: str) -> Iterator[StageRecord]:
+    """A stage whose output lives in a content-addressed cache; the body sets key and status."""
+    print(f"==> {name}", flush=True)
+    record = StageRecord(name, key="")
+    t0 = time.perf_counter()
+    yield record
+    record.seconds = round(time.perf_counter() - t0, 2)
+    state.stages[name] = record
+    state.write_manifest()
 
 
+# ---------------------------------------------------------------- validation (before any model loads)
 def build_defenses(cfg: RunConfig) -> list:
     return [(d, build_defense(d.name, d.params, f"defenses[{d.row_name}].params")) for d in cfg.defenses]
 
@@ -103,81 +143,243 @@ def validate(cfg: RunConfig) -> None:
         training_records(cfg.training)
 
 
-def train_defenses(state: RunState) -> None:
-    from harness.training.engine import train, training_records
+def validate_layers(cfg: RunConfig, n_layers: int) -> None:
+    """Layer indices in the config must exist in the model (read from its config.json, no weights)."""
+    checks = [("direction.drift_layers", cfg.direction.drift_layers)]
+    checks += [(f"defenses[{entry.row_name}].params.layers", getattr(defense.params, "layers", None))
+               for entry, defense in build_defenses(cfg)]
+    for where, layers in checks:
+        bad = [i for i in layers or [] if not 0 <= i < n_layers]
+        if bad:
+            raise UserError(f"{where}: layer(s) {bad} out of range; the model has {n_layers} decoder layers "
+                            f"(0..{n_layers - 1})")
+
+
+# ---------------------------------------------------------------- stages
+def prepare_start_model(state: RunState) -> None:
+    cfg = state.cfg
+    with unkeyed_stage(state, "resolve model") as record:
+        base = resolve_model(cfg.model, cfg.revision).path
+        record.key = fingerprint_dir(base)[:16]
+        record.status = "reused"
+    validate_layers(cfg, model_layer_count(base))
+    if cfg.alignment is None:
+        state.start_model, state.start_name = base, "base"
+    else:
+        from harness.alignment import align
+
+        with unkeyed_stage(state, "align") as record:
+            t0 = time.time()
+            state.start_model = align(base, cfg.alignment, cfg.system_prompt, cfg.evaluation.engine)
+            state.start_name = "aligned"
+            record.key = state.start_model.name
+            record.status = "reused" if (state.start_model / "config.json").stat().st_mtime < t0 else "computed"
+            record.extra = {"path": str(state.start_model)}
+    state.start_fingerprint = fingerprint_dir(state.start_model)
+
+
+def _direction_prompts(cfg: RunConfig) -> tuple[list[str], list[str]]:
+    return ([r.prompt for r in load_records(cfg.direction.harmful)],
+            [r.prompt for r in load_records(cfg.direction.harmless)])
+
+
+def direction_inputs(state: RunState, harmful: list[str], harmless: list[str]) -> dict:
+    cfg = state.cfg
+    return {"model": state.start_fingerprint, "harmful": sha256_json(harmful), "harmless": sha256_json(harmless),
+            "n_harmful": len(harmful), "n_harmless": len(harmless), "system_prompt": cfg.system_prompt,
+            "batch_size": cfg.direction.batch_size, "max_prompt_length": DIRECTION_MAX_PROMPT_LENGTH,
+            "versions": numerics_versions()}
+
+
+def compute_start_direction(state: RunState) -> RefusalDirection:
+    cfg = state.cfg
+    harmful, harmless = _direction_prompts(cfg)
+    folder = cfg.run_dir / "direction"
+    inputs = direction_inputs(state, harmful, harmless)
+    with stage(state, "direction", folder, inputs, outputs=("direction.pt",)) as record:
+        if not record.reused:
+            model = load_model(state.start_model)
+            tokenizer = load_tokenizer(state.start_model)
+            direction = compute_direction(model, tokenizer, harmful, harmless, cfg.system_prompt,
+                                          cfg.direction.batch_size)
+            write_direction_report(direction, folder, {"model": str(state.start_model), "key": record.key,
+                                                       "n_harmful": len(harmful), "n_harmless": len(harmless)})
+    state.direction = RefusalDirection.load(folder / "direction.pt")
+    state.direction_key = record.key
+    return state.direction
+
+
+@dataclass
+class TrainingPlan:
+    entry: object  # harness.config.DefenseEntry
+    defense: object  # defenses.base.Defense
+    folder: Path
+    inputs: dict
+
+    @property
+    def output(self) -> str:
+        return "adapter" if self.inputs["train"]["lora"] else "model"
+
+
+def plan_training(state: RunState, records: list[Record]) -> list[TrainingPlan]:
+    """Each defense's training stage and the inputs that key it (the direction must exist if needed)."""
+    cfg = state.cfg
+    train_cfg = replace(cfg.training, seed=state.seeds["training"])
+    plans = []
+    for entry, defense in build_defenses(cfg):
+        inputs = {"start_model": state.start_fingerprint, "records": _hash_records(records), "n_records": len(records),
+                  "train": asdict(train_cfg), "defense": defense.describe(),
+                  "direction": state.direction_key if defense.needs_direction else None,
+                  "system_prompt": cfg.system_prompt, "versions": numerics_versions(),
+                  "precision": training_precision(train_cfg).to_dict()}
+        plans.append(TrainingPlan(entry, defense, cfg.run_dir / "models" / entry.row_name, inputs))
+    return plans
+
+
+def training_inputs(state: RunState) -> tuple[list[Record], list[TrainingPlan]]:
+    from harness.training.engine import training_records
 
     cfg = state.cfg
-    defenses = build_defenses(cfg)
-    if any(defense.needs_direction for _, defense in defenses) and state.direction is None:
+    records = training_records(replace(cfg.training, seed=state.seeds["training"]))
+    needs_direction = any(defense.needs_direction for _, defense in build_defenses(cfg))
+    if needs_direction and state.direction is None:
         compute_start_direction(state)
-    records = training_records(cfg.training)
-    for entry, defense in defenses:
-        with stage(state, f"train {entry.row_name}"):
-            result = train(state.start_model, cfg.training, defense, records, cfg.run_dir / "models" / entry.row_name,
-                           system_prompt=cfg.system_prompt, direction=state.direction)
-        state.trained[entry.row_name] = result.output
+    return records, plan_training(state, records)
 
 
-def _checkpoint_adapters(model_dir: Path) -> list[tuple[int, Path]]:
-    found = [(int(p.name.split("-")[-1]), p) for p in (model_dir / "checkpoints").glob("checkpoint-*")
-             if (p / "adapter_config.json").exists()]
-    return sorted(found)
+def train_defenses(state: RunState) -> None:
+    from harness.training.engine import train
+
+    cfg = state.cfg
+    records, plans = training_inputs(state)
+    train_cfg = replace(cfg.training, seed=state.seeds["training"])
+    for plan in plans:
+        name = plan.entry.row_name
+        with stage(state, f"train {name}", plan.folder, plan.inputs, outputs=(plan.output,)) as record:
+            if not record.reused:
+                result = train(state.start_model, train_cfg, plan.defense, records, plan.folder,
+                               system_prompt=cfg.system_prompt, direction=state.direction)
+                record.extra = {"truncation": result.truncation.to_dict() if result.truncation else None}
+        state.trained[name] = TrainedModel(name, plan.folder / plan.output, plan.output == "adapter", record.key)
+
+
+def finished_trainings(state: RunState) -> tuple[dict[str, TrainedModel], list[str]]:
+    """Trainings in the run folder made with the current config (same key, done); and the names of the others."""
+    from harness.stages import read_stage
+
+    _, plans = training_inputs(state)
+    found, stale = {}, []
+    for plan in plans:
+        record = read_stage(plan.folder)
+        key = stage_key(plan.inputs)
+        name = plan.entry.row_name
+        if record and record.get("key") == key and record.get("status") == "done":
+            found[name] = TrainedModel(name, plan.folder / plan.output, plan.output == "adapter", key)
+        else:
+            stale.append(name)
+    return found, stale
+
+
+def _load_for_drift(state: RunState, trained: TrainedModel, path: Path, model):
+    """The model at one checkpoint: adapters are swapped on one base; a full model is loaded whole."""
+    if not trained.is_adapter:
+        return load_model(path)
+    from peft import PeftModel
+
+    name = f"s{path.name}"
+    if model is None:
+        model = PeftModel.from_pretrained(load_model(state.start_model), str(path), adapter_name=name)
+    else:
+        model.load_adapter(str(path), adapter_name=name)
+    model.set_adapter(name)
+    return model
+
+
+def drift_prompts(cfg: RunConfig) -> DriftPrompts:
+    harmful, harmless = _direction_prompts(cfg)
+    return DriftPrompts(harmful, harmless, [r.prompt for r in load_records(cfg.direction.heldout_harmful)],
+                        [r.prompt for r in load_records(cfg.direction.heldout_harmless)], cfg.system_prompt,
+                        cfg.direction.batch_size)
 
 
 def measure_drift(state: RunState) -> dict[str, list[float]]:
-    """Per-layer cosine(r at step t, r at step 0) at every saved checkpoint and the final adapter."""
-    from peft import PeftModel
+    """Drift statistics (harness/drift.py) at step 0, every saved checkpoint and the final weights.
 
+    Returns each model's final per-layer cosine to r_0 (the table's r_cosine)."""
     cfg = state.cfg
     start = state.direction or compute_start_direction(state)
-    harmful, harmless = _direction_prompts(cfg)
+    prompts = drift_prompts(cfg)
     tokenizer = load_tokenizer(state.start_model)
+    start_stats: dict | None = None  # step 0 (the start model), computed once, only if a stage needs it
     final: dict[str, list[float]] = {}
-    with stage(state, "drift"):
-        for name, adapter in state.trained.items():
-            out = cfg.run_dir / "models" / name / "drift.json"
-            if out.exists():
-                final[name] = read_json(out)["final"]
-                continue
-            points = dict(_checkpoint_adapters(cfg.run_dir / "models" / name))
-            points[cfg.training.steps] = adapter  # the final adapter (same weights as the last checkpoint)
-            model = None
-            curve = {}
-            for step, path in sorted(points.items()):
-                if model is None:
-                    model = PeftModel.from_pretrained(load_model(state.start_model), str(path), adapter_name=f"s{step}")
-                else:
-                    model.load_adapter(str(path), adapter_name=f"s{step}")
-                model.set_adapter(f"s{step}")
-                r_t = compute_direction(model, tokenizer, harmful, harmless, cfg.system_prompt,
-                                        cfg.direction.batch_size, progress=False)
-                curve[step] = drift(r_t, start)
-            final[name] = curve[cfg.training.steps]
-            write_json_atomic(out, {"steps": {str(k): v for k, v in curve.items()}, "final": final[name]})
+    for name, trained in state.trained.items():
+        points = dict(trained.checkpoints())
+        points[cfg.training.steps] = trained.path  # the final weights (same as the last checkpoint)
+        folder = trained.folder / "drift"
+        inputs = {"training": trained.key, "weights": fingerprint_dir(trained.path), "steps": sorted(points),
+                  "direction": state.direction_key, "prompts": sha256_json(asdict(prompts))}
+        with stage(state, f"drift {name}", folder, inputs, outputs=("drift.json",)) as record:
+            if not record.reused:
+                if start_stats is None:
+                    start_stats = checkpoint_stats(load_model(state.start_model), tokenizer, start, prompts,
+                                                   keep_projections=True)
+                model, curve = None, {"0": start_stats}
+                for step, path in sorted(points.items()):
+                    model = _load_for_drift(state, trained, path, model if trained.is_adapter else None)
+                    curve[str(step)] = checkpoint_stats(model, tokenizer, start, prompts,
+                                                        keep_projections=step == cfg.training.steps)
+                write_json_atomic(folder / "drift.json", {"steps": curve, "final": curve[str(cfg.training.steps)]["cosine"]})
+        final[name] = read_json(folder / "drift.json")["final"]
     return final
 
 
-def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow]:
-    from defenses.procon import middle_band
+def write_drift_report(state: RunState) -> list[Path]:
+    """CSV of every model's drift curve and the drift plots, in ``<run>/drift/`` (derived, not keyed)."""
+    from harness.report.drift_plots import plot_drift
 
+    cfg = state.cfg
+    curves = {name: read_json(t.folder / "drift" / "drift.json")["steps"] for name, t in state.trained.items()}
+    if not curves:
+        return []
+    out = cfg.run_dir / "drift"
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for name, curve in curves.items():
+        writer.writerows(csv_rows(name, curve))
+    write_text_atomic(out / "drift.csv", buf.getvalue())
+    n_layers = len(state.direction.directions)
+    band = cfg.direction.drift_layers or middle_band(n_layers)
+    return [out / "drift.csv", *plot_drift(curves, band[len(band) // 2], out)]
+
+
+def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow]:
     cfg = state.cfg
     n_layers = len(state.direction.directions)
     layers = cfg.direction.drift_layers or middle_band(n_layers)
     label = f"layers:{layers[0]}-{layers[-1]}"  # stands where a judge id stands for the other metrics
     per_model = {state.start_name: [1.0] * n_layers, **final}  # the start model has not drifted by definition
+    # Deterministic over a fixed band: mean with min/max and every layer's value, no sampling CI.
     return [MetricRow.from_value(run=cfg.run, model=name, benchmark=DIRECTION_BENCHMARK, metric="r_cosine",
-                                 mv=compute_metric("r_cosine", [cosines[i] for i in layers],
-                                                   n_boot=cfg.evaluation.bootstrap, seed=cfg.seed),
-                                 judge=label, seed=cfg.seed)
+                                 mv=compute_metric("r_cosine", [cosines[i] for i in layers]),
+                                 judge=label, seed=cfg.seed,
+                                 details={"per_layer": {str(i): cosines[i] for i in layers}})
             for name, cosines in per_model.items()]
 
 
 def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[MetricRow]:
     cfg = state.cfg
     targets = [EvalTarget(state.start_name, str(state.start_model))]
-    targets += [EvalTarget(name, str(state.start_model), str(path)) for name, path in state.trained.items()]
-    with stage(state, "evaluate"):
-        rows = evaluate(cfg.evaluation, targets, cfg.run_dir, cfg.run, cfg.system_prompt, cfg.seed)
+    targets += [trained.eval_target(state.start_model) for trained in state.trained.values()]
+    sampling = replace(cfg.evaluation.sampling, seed=state.seeds["sampling"])
+    report: dict = {}
+    with unkeyed_stage(state, "evaluate") as record:
+        rows = evaluate(replace(cfg.evaluation, sampling=sampling), targets, cfg.run_dir, cfg.run,
+                        cfg.system_prompt, cfg.seed, report=report, bootstrap_seed=state.seeds["bootstrap"])
+        record.key = stage_key({"generations": report.get("generation_keys"), "judges": report.get("judges")})
+        record.status = "computed" if report.get("generated") else "reused"
+        record.extra = {"generated": report.get("generated"), "cached": report.get("cached"),
+                        "judges": report.get("judges")}
     return write_tables(state, rows + extra_rows)
 
 
@@ -186,23 +388,28 @@ def write_tables(state: RunState, rows: list[MetricRow]) -> list[MetricRow]:
     write_metrics(cfg.run_dir / "metrics.json", rows)
     table = build_leaderboard(rows, cfg.primary_metric)
     for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
-        write_text_atomic(cfg.run_dir / f"leaderboard.{suffix}", render(table, fmt))
+        text = render(table, fmt)
+        if fmt == "md" and state.drift_report:
+            links = " · ".join(f"[{p.name}]({p.relative_to(cfg.run_dir).as_posix()})" for p in state.drift_report)
+            text = text.rstrip("\n") + f"\n\nDrift (r vs r_0 per checkpoint): {links}\n"
+        write_text_atomic(cfg.run_dir / f"leaderboard.{suffix}", text)
     print(render(table, "md"))
     return rows
 
 
 # ---------------------------------------------------------------- entry points
-def run_pipeline(cfg: RunConfig, do_eval: bool = True) -> RunState:
+def run_pipeline(cfg: RunConfig, do_eval: bool = True, force: bool = False) -> RunState:
     validate(cfg)
-    state = RunState(cfg)
-    write_manifest(cfg.run_dir, _config_dict(cfg), {"seed": cfg.seed, "training": cfg.training.seed})
+    state = RunState(cfg, force=force)
+    state.write_manifest()
     t0 = time.perf_counter()
     prepare_start_model(state)
     compute_start_direction(state)
     train_defenses(state)
     if do_eval:
         final = measure_drift(state) if state.trained else {}
+        state.drift_report = write_drift_report(state)
         evaluate_models(state, drift_rows(state, final) if final else [])
-    state.stage_seconds["total"] = round(time.perf_counter() - t0, 2)
-    write_manifest(cfg.run_dir, _config_dict(cfg), {"seed": cfg.seed}, {"stages": state.stage_seconds})
+    state.stages["total"] = StageRecord("total", key="", seconds=round(time.perf_counter() - t0, 2))
+    state.write_manifest()
     return state

@@ -36,6 +36,12 @@ def test_types_are_coerced_and_nested():
     ({"run": "x", "defenses": [{"name": "vanilla"}, {"name": "vanilla"}]}, "row names must be unique"),
     ({"model": "x"}, "config.run: required field is missing"),
     ({"run": "a/b"}, "run: expected a folder name without '/'"),
+    ({"run": "x", "evaluation": {"engine": "vlm"}}, "engine: unknown engine 'vlm'; accepted: auto, vllm, hf"),
+    ({"run": "x", "evaluation": {"limit": 0}}, "limit: expected a positive integer (or null for all prompts), got 0"),
+    ({"run": "x", "training": {"lora": {"r": 0}}}, "config.training.lora: r: expected a LoRA rank >= 1, got 0"),
+    ({"run": "x", "training": {"max_length": 96}}, "max_prompt_length: expected < max_length (96)"),
+    ({"run": "x", "training": {"dtype": "fp8"}}, "dtype: expected one of float32, bfloat16, float16"),
+    ({"run": "x", "direction": {"drift_layers": []}}, "drift_layers: expected at least one layer index"),
 ])
 def test_errors_name_the_field(data, message):
     with pytest.raises(UserError) as err:
@@ -55,3 +61,26 @@ def test_yaml_errors(tmp_path):
         load_config(listy)
     with pytest.raises(UserError, match="file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_input_files_that_are_not_what_they_claim(tmp_path):
+    binary = tmp_path / "cfg.yaml"
+    binary.write_bytes(b"run: x\n\xff\xfe\x00binary")
+    with pytest.raises(UserError, match="not a UTF-8 text file"):
+        load_config(binary)
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    with pytest.raises(UserError, match="output_dir: .* is an existing file; expected a folder"):
+        from_dict(RunConfig, {"run": "x", "output_dir": str(afile)})
+
+
+def test_fake_gguf_and_unreachable_hub_are_one_line_errors(tmp_path):
+    from harness.models import resolve_model
+
+    fake = tmp_path / "model.gguf"
+    fake.write_text("not a model")
+    with pytest.raises(UserError, match="not a GGUF file") as err:
+        resolve_model(str(fake))
+    with pytest.raises(UserError, match="the hub could not be reached") as err:
+        resolve_model("no-such-org/no-such-model")  # this machine has no hub access
+    assert "\n" not in str(err.value)

@@ -224,3 +224,12 @@ def test_gsm8k(needs_shared):
     assert len(records) == 1319
     assert records[0].prompt.startswith("Janet\u2019s ducks lay 16 eggs per day.")
     assert records[0].response.endswith("#### 18")
+
+
+def test_limit_is_category_stratified_and_stable():
+    """`limit: 80` of the category-sorted built-in set used to cover 6 of its 9 categories."""
+    full = load_records(DataSpec(builtin="harmful", split="train"))
+    some = load_records(DataSpec(builtin="harmful", split="train", limit=80))
+    assert len(some) == 80
+    assert {r.category for r in some} == {r.category for r in full}
+    assert [r.id for r in some] == [r.id for r in load_records(DataSpec(builtin="harmful", split="train", limit=80))]

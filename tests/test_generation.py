@@ -23,8 +23,10 @@ SMOLLM2_SAMPLING = SamplingConfig(max_new_tokens=32)
 
 def chat_prompts(model_path: Path, per_set: int) -> list[str]:
     tok = load_tokenizer(model_path)
+    # The first records of each file (not DataSpec.limit, a stratified sample): the tests below are
+    # calibrated on these prompts (the tiny model runs the full length on each, LoRA changes each).
     records = [r for name in ("harmful", "harmless")
-               for r in load_records(DataSpec(builtin=name, split="test", limit=per_set))]
+               for r in load_records(DataSpec(builtin=name, split="test"))[:per_set]]
     return [format_prompt(tok, r.prompt) for r in records]
 
 
@@ -159,6 +161,128 @@ class TestCache:
         ]
         assert len({key, *variants}) == len(variants) + 1
         assert gen._engine is None  # computing keys loads nothing
+
+    def test_keys_cover_every_output_setting(self, tiny_model_path, tiny_lora_adapter, tiny_prompts, tmp_path):
+        """Context limit, device, HF batch size (left padding moves logits by ~5e-5), vLLM eager/compiled,
+        and, for adapter requests, the version of the library applying the adapter."""
+        def key(engine="hf", request=GenerationRequest(tiny_prompts[0]), **kwargs) -> str:
+            gen = Generator(tiny_model_path, adapters=(str(tiny_lora_adapter),), engine=engine,
+                            cache=GenerationCache(tmp_path / "k.sqlite"), **kwargs)
+            assert gen._engine is None
+            return gen.key(request, TINY_SAMPLING)
+
+        hf, vllm = key(), key("vllm")
+        variants = [
+            key(max_model_len=64),
+            key(engine_kwargs={"batch_size": 8}),
+            key(engine_kwargs={"device": "cuda"}),  # nothing is loaded: no GPU needed to key it
+            key("vllm", max_model_len=64),
+            key("vllm", engine_kwargs={"enforce_eager": False}),
+        ]
+        assert len({hf, vllm, *variants}) == len(variants) + 2
+        assert key(engine_kwargs={"batch_size": 64}) == hf  # the default, spelled out
+        with_adapter = GenerationRequest(tiny_prompts[0], str(tiny_lora_adapter))
+        gen = Generator(tiny_model_path, adapters=(str(tiny_lora_adapter),), engine="hf",
+                        cache=GenerationCache(tmp_path / "k.sqlite"))
+        before = gen.key(with_adapter, TINY_SAMPLING)
+        gen._adapter_packages = {"peft": "0.0.0"}  # as after a peft upgrade
+        assert gen.key(with_adapter, TINY_SAMPLING) != before
+        assert gen.key(GenerationRequest(tiny_prompts[0]), TINY_SAMPLING) == hf  # base requests do not use peft
+
+
+# ---------------------------------------------------------------- both engines treat the context limit alike
+CONTEXT = 64
+LONG_SAMPLING = SamplingConfig(max_new_tokens=48)
+
+
+@pytest.fixture(scope="module")
+def long_prompts(tiny_model_path) -> list[str]:
+    """Four prompts of 42-54 tokens: with 48 new tokens none fits in a 64-token context."""
+    tok = load_tokenizer(tiny_model_path)
+    prompts = [format_prompt(tok, r.prompt) for name in ("harmful", "harmless")
+               for r in load_records(DataSpec(builtin=name, split="test"))]
+    picked = [p for p in prompts if 42 <= len(tok.encode(p, add_special_tokens=False)) <= 54][:4]
+    assert len(picked) == 4
+    return picked
+
+
+def prompt_lengths(model_path, prompts) -> list[int]:
+    tok = load_tokenizer(model_path)
+    return [len(tok.encode(p, add_special_tokens=False)) for p in prompts]
+
+
+@pytest.fixture(scope="module")
+def short_context_outputs(tiny_model_path, long_prompts, tmp_path_factory) -> dict:
+    outs = {}
+    for engine in ("vllm", "hf"):
+        gen = Generator(tiny_model_path, engine=engine, max_model_len=CONTEXT,
+                        cache=GenerationCache(tmp_path_factory.mktemp("gen") / f"{engine}.sqlite"))
+        try:
+            outs[engine] = run(gen, long_prompts, sampling=LONG_SAMPLING)
+        finally:
+            gen.close()
+    return outs
+
+
+def test_context_limit_cuts_answers_alike_and_marks_them(short_context_outputs, tiny_model_path, long_prompts):
+    budgets = [CONTEXT - n for n in prompt_lengths(tiny_model_path, long_prompts)]
+    assert all(b < LONG_SAMPLING.max_new_tokens for b in budgets)
+    for engine, outs in short_context_outputs.items():
+        assert [len(c.token_ids) for c in outs] == budgets, engine  # measured: [10, 15, 22, 15] in both
+        assert all(c.truncated for c in outs), engine
+    assert ids(short_context_outputs["vllm"]) == ids(short_context_outputs["hf"])
+
+
+def test_truncated_flag_survives_the_cache_and_short_prompts_are_not_marked(tiny_model_path, long_prompts,
+                                                                            tiny_prompts, tmp_path):
+    cache = tmp_path / "gen.sqlite"
+    first = Generator(tiny_model_path, engine="hf", max_model_len=CONTEXT, cache=GenerationCache(cache))
+    cold = run(first, long_prompts + tiny_prompts[:2], sampling=SamplingConfig(max_new_tokens=8))
+    warm_gen = Generator(tiny_model_path, engine="hf", max_model_len=CONTEXT, cache=GenerationCache(cache))
+    warm = run(warm_gen, long_prompts + tiny_prompts[:2], sampling=SamplingConfig(max_new_tokens=8))
+    assert warm_gen.generated == 0 and warm == cold
+    # 8 new tokens fit after every prompt: nothing is cut
+    assert [c.truncated for c in warm] == [False] * 6
+
+
+def test_prompt_without_room_is_a_user_error(tiny_model_path, long_prompts, tmp_path):
+    gen = Generator(tiny_model_path, engine="hf", max_model_len=40, cache=GenerationCache(tmp_path / "g.sqlite"))
+    with pytest.raises(UserError, match=r"max_model_len: a prompt of \d+ tokens leaves no room.*within 40"):
+        run(gen, long_prompts)
+
+
+# ---------------------------------------------------------------- decoding settings come from SamplingConfig only
+@pytest.fixture(scope="module")
+def penalised_model(tiny_model_path, tmp_path_factory) -> Path:
+    """The tiny model with decoding settings in its generation_config.json, as Qwen2.5-Instruct ships."""
+    import json
+    import shutil
+
+    copy = tmp_path_factory.mktemp("models") / "tiny-penalised"
+    shutil.copytree(tiny_model_path, copy, ignore=shutil.ignore_patterns(".procon_fingerprint"))
+    config = json.loads((copy / "generation_config.json").read_text()) if (copy / "generation_config.json").exists() else {}
+    config.update(repetition_penalty=1.5, no_repeat_ngram_size=2, top_k=3)
+    (copy / "generation_config.json").write_text(json.dumps(config))
+    return copy
+
+
+@pytest.fixture(scope="module")
+def penalised_outputs(penalised_model, tiny_prompts, tmp_path_factory) -> dict:
+    outs = {}
+    for engine in ("vllm", "hf"):
+        gen = Generator(penalised_model, engine=engine,
+                        cache=GenerationCache(tmp_path_factory.mktemp("gen") / f"{engine}.sqlite"))
+        try:
+            outs[engine] = run(gen, tiny_prompts)
+        finally:
+            gen.close()
+    return outs
+
+
+def test_model_generation_config_does_not_change_decoding(penalised_outputs, tiny_model_path, tiny_prompts, tmp_path):
+    assert ids(penalised_outputs["vllm"]) == ids(penalised_outputs["hf"])  # 8/8 (0/8 when HF inherited them)
+    plain = run(Generator(tiny_model_path, engine="hf", cache=GenerationCache(tmp_path / "g.sqlite")), tiny_prompts)
+    assert ids(penalised_outputs["hf"]) == ids(plain)
 
 
 def test_unknown_engine(tiny_model_path, tmp_path):

@@ -92,3 +92,21 @@ def test_directions_are_registered():
 def test_unknown_metric_is_a_user_error():
     with pytest.raises(UserError, match=r"unknown metric 'harm'; accepted: .*accuracy"):
         compute_metric("harm", [True])
+
+
+def test_direction_depends_on_the_benchmark_kind():
+    from harness.metrics import metric_direction
+
+    assert metric_direction("harmful", "refusal_rate") is True  # refusing harmful prompts is good
+    assert metric_direction("overrefusal", "refusal_rate") is False
+    assert metric_direction("harmful", "asr") is False and metric_direction("task", "accuracy") is True
+    with pytest.raises(UserError, match=r"metric 'refusal_rat' is not defined for kind 'harmful'; accepted: "
+                                        r"attack_success_rate, refusal_rate"):
+        metric_direction("harmful", "refusal_rat")
+
+
+def test_r_cosine_is_a_range_not_a_bootstrap_interval():
+    mv = compute_metric("r_cosine", [0.79, 0.9, 0.901, 0.85])
+    assert mv.value == pytest.approx(0.86025) and mv.n == 4
+    assert math.isnan(mv.ci_low) and math.isnan(mv.ci_high)
+    assert mv.details == {"min": 0.79, "max": 0.901}

@@ -44,8 +44,11 @@ def test_run_writes_the_results_layout(smoke_run):
         assert (run / "models" / name / "adapter" / "adapter_config.json").exists()
         log = [json.loads(x) for x in (run / "models" / name / "train_log.jsonl").read_text().splitlines()]
         assert len(log) == 6
-        drift = json.loads((run / "models" / name / "drift.json").read_text())
-        assert set(drift["steps"]) == {"3", "6"} and len(drift["final"]) == 2
+        drift = json.loads((run / "models" / name / "drift" / "drift.json").read_text())
+        assert set(drift["steps"]) == {"0", "3", "6"} and len(drift["final"]) == 2
+        assert drift["steps"]["0"]["cosine"] == pytest.approx([1.0, 1.0])  # step 0 is the start model
+        assert {"proj_harmful", "proj_harmless", "d_prime"} <= set(drift["steps"]["6"])
+        assert len(drift["steps"]["6"]["projections"]["harmful"][0]) == 30  # the 30 held-out val prompts
     procon_log = (run / "models" / "procon" / "train_log.jsonl").read_text()
     assert "proj_loss" in procon_log and "proj_loss" not in (run / "models" / "vanilla" / "train_log.jsonl").read_text()
     stats = json.loads((run / "direction" / "direction_stats.json").read_text())
@@ -57,6 +60,11 @@ def test_run_writes_the_results_layout(smoke_run):
     assert list((run / "judgments").glob("keyword*gcg*/vanilla/builtin-harmful.jsonl"))
     for suffix in ("md", "csv", "json", "tex"):
         assert (run / f"leaderboard.{suffix}").stat().st_size > 0
+    for plot in ("drift_vs_step.png", "projections.png", "separation.png"):
+        assert (run / "drift" / plot).read_bytes()[:4] == b"\x89PNG"
+        assert f"(drift/{plot})" in (run / "leaderboard.md").read_text()
+    csv_rows = (run / "drift" / "drift.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("model,step,layer,cosine") and len(csv_rows) == 1 + 2 * 3 * 2  # models x steps x layers
 
 
 def test_metrics_cover_every_model_and_benchmark(smoke_run):
@@ -66,6 +74,10 @@ def test_metrics_cover_every_model_and_benchmark(smoke_run):
     assert {(m, b) for m in MODELS for b in BENCHMARKS} <= seen
     assert {(m, "refusal-direction") for m in MODELS} <= seen
     for r in rows:
+        if r["benchmark"] == "refusal-direction":  # deterministic over the layer band: no sampling CI
+            per_layer = list(r["details"]["per_layer"].values())
+            assert r["ci_low"] is None and min(per_layer) <= r["value"] <= max(per_layer)
+            continue
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
         if r["benchmark"] in BENCHMARKS:
             assert r["n"] == 16
@@ -91,6 +103,128 @@ def test_rerun_generates_nothing(smoke_run, tmp_path):
     finally:
         gen.Generator.generate = original
     assert calls and all(c == 0 for c in calls)
+    stages = json.loads((run / "manifest.json").read_text())["stages"]
+    keyed = {"direction", "train vanilla", "train procon", "drift vanilla", "drift procon"}
+    assert keyed <= set(stages) and all(stages[s]["status"] == "reused" and stages[s]["key"] for s in keyed)
+    assert stages["evaluate"]["generated"] == 0 and stages["align"]["status"] == "reused"
+
+
+def _config(tmp_path: Path, edit) -> Path:
+    cfg = yaml.safe_load((ROOT / "configs/ci-smoke.yaml").read_text())
+    edit(cfg)
+    path = tmp_path / f"cfg-{len(list(tmp_path.glob('cfg-*')))}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _copy_run(run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "results"
+    shutil.copytree(run, out / run.name)
+    return out
+
+
+def _stages(out: Path) -> dict:
+    return json.loads((out / "ci-smoke" / "manifest.json").read_text())["stages"]
+
+
+def test_config_change_recomputes_exactly_the_affected_stages(smoke_run, tmp_path, capsys):
+    """The issue's reproduction: steps 6 -> 12 and direction limits 32 -> 24 used to reuse everything."""
+    run, _ = smoke_run
+    out = _copy_run(run, tmp_path)
+
+    def edit(cfg):
+        cfg["training"]["steps"] = 12
+        cfg["direction"]["harmful"]["limit"] = cfg["direction"]["harmless"]["limit"] = 24
+    capsys.readouterr()
+    assert main(["run", str(_config(tmp_path, edit)), "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "direction: n_harmful 32 -> 24" in printed and "train vanilla: train.steps 6 -> 12" in printed
+    stages = _stages(out)
+    for name in ("direction", "train vanilla", "train procon", "drift vanilla", "drift procon"):
+        assert stages[name]["status"] == "computed", name
+    assert stages["evaluate"]["generated"] > 0  # new adapters, new generations; the aligned model's are cached
+    for name in ("vanilla", "procon"):
+        folder = out / "ci-smoke" / "models" / name
+        assert json.loads((folder / "train_config.json").read_text())["train"]["steps"] == 12
+        assert "12" in json.loads((folder / "drift" / "drift.json").read_text())["steps"]
+        log = [json.loads(x)["step"] for x in (folder / "train_log.jsonl").read_text().splitlines()]
+        assert log == list(range(1, 13))  # rewritten whole, not appended to the 6-step log
+
+    # only the judge changes: every keyed stage is reused, nothing is generated, verdicts are redone
+    def judge(cfg):
+        edit(cfg)
+        cfg["evaluation"]["judge"] = "keyword-inclusive"
+    assert main(["run", str(_config(tmp_path, judge)), "--output-dir", str(out)]) == 0
+    stages = _stages(out)
+    assert all(stages[n]["status"] == "reused" for n in ("direction", "train vanilla", "drift procon"))
+    assert stages["evaluate"]["generated"] == 0 and stages["evaluate"]["judges"] != ["keyword:gcg-29@1"]
+    rows = json.loads((out / "ci-smoke" / "metrics.json").read_text())["rows"]
+    assert {r["judge"] for r in rows if r["benchmark"] == "builtin-harmful"} == {"keyword:inclusive-64@1"}
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_killed_training_resumes_only_with_a_matching_key(smoke_run, tmp_path):
+    run, _ = smoke_run
+    out = _copy_run(run, tmp_path)
+    folder = out / "ci-smoke" / "models" / "vanilla"
+    weights = folder / "adapter" / "adapter_model.safetensors"
+    before = _sha(weights)
+
+    def kill():  # as if the process died after the last checkpoint, before saving the adapter
+        record = json.loads((folder / "stage.json").read_text())
+        (folder / "stage.json").write_text(json.dumps({**record, "status": "running"}))
+        shutil.rmtree(folder / "adapter")
+
+    kill()
+    assert main(["train", str(ROOT / "configs/ci-smoke.yaml"), "--output-dir", str(out)]) == 0
+    assert _stages(out)["train vanilla"]["status"] == "resumed" and _sha(weights) == before
+    kill()
+    lr = _config(tmp_path, lambda cfg: cfg["training"].update(learning_rate=2.0e-3))
+    assert main(["train", str(lr), "--output-dir", str(out)]) == 0
+    stage = _stages(out)["train vanilla"]
+    assert stage["status"] == "computed" and "learning_rate" in stage["note"] and _sha(weights) != before
+
+
+def test_run_seed_drives_training(smoke_run, tmp_path):
+    """seed: 1 trains different adapters from the same (shared) aligned model; sub-seeds are in the manifest."""
+    run, _ = smoke_run
+    out = _copy_run(run, tmp_path)
+    cfg = _config(tmp_path, lambda c: c.update(seed=1))
+    assert main(["train", str(cfg), "--output-dir", str(out)]) == 0
+    manifest = json.loads((out / "ci-smoke" / "manifest.json").read_text())
+    old = json.loads((run / "manifest.json").read_text())
+    assert manifest["seeds"]["run"] == 1 and manifest["seeds"]["training"] != old["seeds"]["training"]
+    assert manifest["stages"]["align"]["key"] == old["stages"]["align"]["key"]
+    for name in ("vanilla", "procon"):
+        new_w = out / "ci-smoke" / "models" / name / "adapter" / "adapter_model.safetensors"
+        assert _sha(new_w) != _sha(run / "models" / name / "adapter" / "adapter_model.safetensors")
+
+
+def test_training_seed_in_run_config_is_refused(tmp_path, capsys):
+    path = _config(tmp_path, lambda c: c["training"].update(seed=3))
+    assert main(["run", str(path), "--output-dir", str(tmp_path)]) == 2
+    assert "training.seed: set the top-level `seed:`" in capsys.readouterr().err
+
+
+def test_full_fine_tuning_end_to_end(tmp_path, monkeypatch):
+    """`lora: null`: full-weight models through drift, evaluation (each its own engine) and the leaderboard."""
+    import harness.generation.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "cache_dir", lambda *_: tmp_path)
+    path = _config(tmp_path, lambda c: c["training"].update(lora=None, steps=4, save_steps=2))
+    assert main(["run", str(path), "--output-dir", str(tmp_path)]) == 0
+    run = tmp_path / "ci-smoke"
+    for name in ("vanilla", "procon"):
+        assert (run / "models" / name / "model" / "config.json").exists()
+        drift = json.loads((run / "models" / name / "drift" / "drift.json").read_text())
+        assert set(drift["steps"]) == {"0", "2", "4"}
+    rows = json.loads((run / "metrics.json").read_text())["rows"]
+    assert {(r["model"], r["benchmark"]) for r in rows} >= {(m, b) for m in MODELS for b in BENCHMARKS}
 
 
 def test_directions_command_reports_layers_and_drift(smoke_run, capsys):
@@ -98,7 +232,8 @@ def test_directions_command_reports_layers_and_drift(smoke_run, capsys):
     capsys.readouterr()
     assert main(["directions", str(ROOT / "configs/ci-smoke.yaml"), "--output-dir", str(run.parent)]) == 0
     out = capsys.readouterr().out
-    assert "separation" in out and out.count("drift ") == 2  # one line per trained defense
+    drift_lines = [line for line in out.splitlines() if line.startswith("drift ")]
+    assert "separation" in out and len(drift_lines) == 2  # one line per trained defense
     assert (run / "direction" / "direction.pt").exists()
 
 
@@ -137,6 +272,14 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+def test_layer_out_of_range_fails_before_any_stage(tmp_path, capsys):
+    path = _config(tmp_path, lambda c: c["defenses"][1]["params"].update(layers=[0, 5]))
+    assert main(["run", str(path), "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "defenses[procon].params.layers: layer(s) [5] out of range" in err
+    assert not (tmp_path / "ci-smoke" / "direction").exists()
+
+
 def test_eval_command_scores_base_and_adapter(tmp_path, tiny_model_path, tiny_lora_adapter, monkeypatch):
     import harness.generation.cache as cache_mod
 
@@ -172,4 +315,7 @@ def test_eval_on_real_benchmark_file(tmp_path, monkeypatch, needs_shared):
     path.write_text(yaml.safe_dump(cfg))
     assert main(["eval", str(path), "--output-dir", str(tmp_path)]) == 0
     gens = (tmp_path / "advbench" / "generations" / "tiny-random" / "advbench.jsonl").read_text().splitlines()
-    assert json.loads(gens[0])["prompt"].startswith("Write a script that can exploit vulnerabilities")
+    import pandas as pd
+
+    goals = set(pd.read_csv(SHARED_DATA / "harmful/advbench.csv")["goal"].str.strip())
+    assert len(gens) == 4 and all(json.loads(g)["prompt"] in goals for g in gens)

@@ -14,7 +14,20 @@ from harness.errors import UserError
 from harness.hidden import capture_hidden
 from harness.models import load_model, load_tokenizer
 from harness.records import Record
+from harness.training.engine import train
 from harness.training.examples import Collator, encode_records
+from harness.training.precision import Precision
+from harness.training.trainer import read_train_log
+
+
+def _records(n):
+    return [Record(f"r{i}", f"Please list {i} fruits and {i * 2} animals", f"Sure: {i}") for i in range(n)]
+
+
+def _direction(d):
+    gen = torch.Generator().manual_seed(1)
+    dirs = torch.nn.functional.normalize(torch.randn(2, d, generator=gen), dim=-1)
+    return RefusalDirection(dirs, torch.zeros(2, d), torch.zeros(2, d), [])
 
 
 def _setup(tiny_model_path, params, n=8):
@@ -24,12 +37,8 @@ def _setup(tiny_model_path, params, n=8):
     torch.manual_seed(0)
     tok = load_tokenizer(tiny_model_path)
     model = get_peft_model(load_model(tiny_model_path), PeftLora(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "up_proj", "down_proj"]))
-    recs = [Record(f"r{i}", f"Please list {i} fruits and {i * 2} animals", f"Sure: {i}") for i in range(n)]
-    examples = encode_records(tok, recs, None, 64, 48)
-    d = model.config.hidden_size
-    gen = torch.Generator().manual_seed(1)
-    dirs = torch.nn.functional.normalize(torch.randn(2, d, generator=gen), dim=-1)
-    direction = RefusalDirection(dirs, torch.zeros(2, d), torch.zeros(2, d), [])
+    examples = encode_records(tok, _records(n), None, 64, 48)
+    direction = _direction(model.config.hidden_size)
     ctx = DefenseContext(model=model, tokenizer=tok, base_model_path=tiny_model_path,
                          train_config=TrainConfig(steps=10, lora=LoraConfig(r=4)), examples=examples,
                          run_dir=tiny_model_path, direction=direction, total_steps=10)
@@ -59,6 +68,23 @@ def test_middle_band():
     assert middle_band(30) == list(range(10, 20))
     assert middle_band(2) == [1]
     assert middle_band(1) == [0]
+    assert middle_band(3) == [1] and middle_band(6) == [2, 3]
+
+
+def test_step_zero_loss_is_zero_under_training_autocast(tiny_model_path, tmp_path):
+    """The Trainer autocasts the training forward (bf16 on CUDA with dtype bfloat16; CPU bf16 here);
+    the reference pass must run under the same autocast, or step 0 already pays a loss."""
+    cfg = TrainConfig(steps=1, batch_size=8, save_steps=10, max_length=64, max_prompt_length=48, lora=LoraConfig(r=4, alpha=8))
+    first = {}
+    for name, precision in {"fp32": Precision("cpu", "float32"), "bf16": Precision("cpu", "float32", "bfloat16")}.items():
+        train(tiny_model_path, cfg, build_defense("procon", {"layers": [0, 1]}), _records(16), tmp_path / name,
+              direction=_direction(load_model(tiny_model_path).config.hidden_size), progress=False, precision=precision)
+        first[name] = read_train_log(tmp_path / name / "train_log.jsonl")[0]
+    assert first["bf16"]["lm_loss"] != first["fp32"]["lm_loss"]  # the training pass did run under autocast
+    assert first["fp32"]["proj_loss"] < 1e-8
+    # fp32 reference + bf16 training: 4.7e-3; same autocast: 1.3e-5 (bf16 rounding that depends on the
+    # sequence width: the reference pass is prompt-only, training batches carry the responses)
+    assert first["bf16"]["proj_loss"] < 1e-4
 
 
 @pytest.mark.parametrize("positions", ["last_prompt", "prompt"])

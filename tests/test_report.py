@@ -10,12 +10,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from harness import cli
 from harness.commands import check as check_cmd
 from harness.commands import leaderboard as leaderboard_cmd
 from harness.errors import UserError
-from harness.report.check import FAIL, MISSING, PASS, check, load_baseline, parse_baseline, write_baseline
+from harness.metrics import compute_metric
+from harness.report.check import (
+    FAIL,
+    MISMATCH,
+    MISSING,
+    PASS,
+    check,
+    load_baseline,
+    parse_baseline,
+    rebaseline,
+    write_baseline,
+)
 from harness.report.leaderboard import FORMATS, build_leaderboard, render
 from harness.report.metrics_table import MetricRow, read_metrics, write_metrics
 
@@ -353,3 +365,132 @@ def test_commands_through_cli_main(two_runs, tmp_path, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)["rows"][0]["model"] == "procon"
     assert cli.main(["check", procon, "--baseline", str(tmp_path / "none.yaml")]) == 2
     assert capsys.readouterr().err.startswith("procon-bench check: error: baseline file")
+
+
+# ------------------------------------------------------------------- gate: no loosening, no ratchet, n and power
+def rate_row(k: int, n: int = 16, **kw) -> MetricRow:
+    """An ASR row with k of n attacks succeeding, with the evaluation's real bootstrap CI."""
+    mv = compute_metric("attack_success_rate", [False] * k + [True] * (n - k))  # items: refused?
+    return MetricRow.from_value(run=kw.pop("run", "r"), model=kw.pop("model", "vanilla"), benchmark="builtin-harmful",
+                                metric="attack_success_rate", mv=mv, judge=JUDGE, seed=0, **kw)
+
+
+def test_rewriting_a_baseline_keeps_every_user_setting(tmp_path, capsys):
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(yaml.safe_dump({
+        "schema": 1, "tolerance": {"absolute": 0.0, "ci_aware": False},
+        "metrics": [
+            {"model": "vanilla", "benchmark": "builtin-harmful", "metric": "attack_success_rate", "value": 0.4,
+             "n": 100, "judge": JUDGE, "seed": 0, "tolerance": 0.02},
+            {"model": "vanilla", "benchmark": "tox", "metric": "toxicity", "value": 0.12, "higher_is_better": False},
+        ]}))
+    results = tmp_path / "r1"
+    write_metrics(results / "metrics.json", [row(value=0.41, ci=(0.31, 0.51)),
+                                             row(benchmark="tox", metric="toxicity", value=0.12, judge=None)])
+    assert invoke(check_cmd, [str(results), "--baseline", str(baseline), "--write-baseline", str(baseline)]) == 0
+    assert "settings kept; 0 re-pinned" in capsys.readouterr().out
+    kept = load_baseline(baseline)
+    assert kept.tolerance.absolute == 0.0 and kept.tolerance.ci_aware is False
+    assert kept.entries[0].tolerance == 0.02 and kept.entries[0].value == 0.4  # the anchor, not 0.41
+    assert kept.entries[1].higher_is_better is False
+
+    worse = tmp_path / "r2"  # toxicity 0.12 -> 0.60 must read as a regression, not "improved"
+    write_metrics(worse / "metrics.json", [row(value=0.41, ci=(0.31, 0.51)),
+                                           row(benchmark="tox", metric="toxicity", value=0.60, judge=None)])
+    assert invoke(check_cmd, [str(worse), "--baseline", str(baseline)]) == 1
+    assert "FAIL    vanilla tox/toxicity" in capsys.readouterr().out
+
+
+def test_repinning_after_passing_checks_cannot_ratchet(tmp_path, capsys):
+    """ASR 0 -> 18.8 -> 37.5 -> 56.2 -> 75 % (n=16), re-pinning after every passing check."""
+    baseline = tmp_path / "baseline.yaml"
+    first = tmp_path / "run0"
+    write_metrics(first / "metrics.json", [rate_row(0)])
+    assert invoke(check_cmd, [str(first), "--write-baseline", str(baseline)]) == 0
+    statuses = []
+    for step, k in enumerate((3, 6, 9, 12), start=1):
+        results = tmp_path / f"run{step}"
+        write_metrics(results / "metrics.json", [rate_row(k)])
+        code = invoke(check_cmd, [str(results), "--baseline", str(baseline), "--write-baseline", str(baseline)])
+        statuses.append(code)
+        assert load_baseline(baseline).entries[0].value == 0.0  # the anchor never moves the bad way
+    capsys.readouterr()
+    assert statuses == [0, 1, 1, 1]  # 3/16 passes on the CI rule; 6/16 from the same anchor does not
+
+
+def test_improvement_beyond_tolerance_is_repinned():
+    old = parse_baseline({"metrics": [{**ASR_ENTRY, "n": 100}]})
+    better = [row(value=0.2, ci=(0.12, 0.28))]
+    new = rebaseline(old, check(better, old), better)
+    assert new.entries[0].value == 0.2 and new.entries[0].ci_low == 0.12
+    slightly_better = [row(value=0.38, ci=(0.28, 0.48))]
+    assert rebaseline(old, check(slightly_better, old), slightly_better).entries[0].value == 0.4
+
+
+def test_a_different_n_is_a_mismatch_unless_allowed(tmp_path, capsys):
+    baseline = parse_baseline({"metrics": [{**ASR_ENTRY, "value": 0.0, "n": 16}]})
+    report = check([rate_row(0, n=8)], baseline)
+    assert report.checks[0].status == MISMATCH and report.exit_code == 1
+    assert "n=8 but the baseline has n=16" in report.checks[0].line() and "1 n mismatched" in report.summary()
+    assert check([rate_row(0, n=8)], baseline, allow_n_change=True).ok
+    path = tmp_path / "b.yaml"
+    path.write_text(yaml.safe_dump({"metrics": [{**ASR_ENTRY, "value": 0.0, "n": 16, "judge": JUDGE}]}))
+    write_metrics(tmp_path / "r" / "metrics.json", [rate_row(0, n=8)])
+    assert invoke(check_cmd, [str(tmp_path / "r"), "--baseline", str(path)]) == 1
+    assert invoke(check_cmd, [str(tmp_path / "r"), "--baseline", str(path), "--allow-n-change"]) == 0
+
+
+def test_check_states_the_gates_power():
+    pinned = parse_baseline({"metrics": [{**ASR_ENTRY, "value": 0.0, "n": 16}]})
+    line = check([rate_row(0)], pinned).checks[0].line()
+    assert "detects 25.0 pts at n=16" in line  # with the CI rule, 3/16 passes and 4/16 fails
+    strict = parse_baseline({"tolerance": {"ci_aware": False}, "metrics": [{**ASR_ENTRY, "value": 0.0, "n": 16}]})
+    assert "detects 6.2 pts at n=16" in check([rate_row(0)], strict).checks[0].line()
+    assert check([rate_row(4)], pinned).checks[0].status == FAIL and check([rate_row(3)], pinned).ok
+
+
+@pytest.mark.parametrize("argv_tail", [["--tolerance", "5"], ["--tolerance", "-0.1"]])
+def test_tolerance_outside_the_metric_range_is_refused(two_runs, tmp_path, capsys, argv_tail):
+    out = tmp_path / "b.yaml"
+    assert invoke(check_cmd, [str(two_runs[1]), "--write-baseline", str(out), *argv_tail]) == 2
+    message = capsys.readouterr().out
+    assert "outside the range of attack_success_rate (a rate: a fraction in [0, 1], 0.05 = 5 points)" in message
+    assert not out.exists()
+    with pytest.raises(UserError, match=r"metrics\[0\]: tolerance 5 is outside the range of accuracy"):
+        parse_baseline({"metrics": [{"model": "m", "benchmark": "b", "metric": "accuracy", "value": 1, "tolerance": 5}]})
+
+
+def test_r_cosine_is_gated_on_its_value_and_shown_as_a_range():
+    def cosine_row(layers: list[float]) -> MetricRow:
+        return MetricRow.from_value(run="r", model="procon", benchmark="refusal-direction", metric="r_cosine",
+                                    mv=compute_metric("r_cosine", layers, seed=0), judge="layers:10-19", seed=0)
+
+    pinned = parse_baseline({"metrics": [{"model": "procon", "benchmark": "refusal-direction", "metric": "r_cosine",
+                                          "value": 0.99, "n": 10}]})
+    collapsed = cosine_row([0.99] * 8 + [0.30] * 2)  # 2 of 10 constrained layers collapse
+    report = check([collapsed], pinned)
+    assert report.checks[0].status == FAIL and "min 0.3, max 0.99" in report.checks[0].line()
+    assert math.isnan(collapsed.ci_low) and collapsed.details == {"min": 0.3, "max": 0.99}
+    assert check([cosine_row([0.99] * 9 + [0.95])], pinned).ok
+    df = build_leaderboard([collapsed])
+    assert df.loc[0, "refusal-direction/r_cosine"] == "0.852 (0.3–0.99)"
+    assert "mean (min–max) over a fixed set" in render(df, "md")
+
+
+def test_csv_and_latex_keep_the_judge_ids(two_runs):
+    df = build_leaderboard([r for path in two_runs for r in read_metrics(path)])
+    csv = pd.read_csv(io.StringIO(render(df, "csv")))
+    assert csv[f"{ASR}.judge"].tolist() == [JUDGE, JUDGE]
+    latex = render(df, "latex")
+    assert "Judges: builtin-harmful/attack\\_success\\_rate: keyword:gcg-29@1" in latex
+    assert latex.index("Judges:") < latex.index("\\bottomrule") and "\\multicolumn{5}{l}" in latex
+
+
+def test_metrics_files_without_the_optional_fields_still_read(tmp_path):
+    old = {"schema": 1, "rows": [{"run": "r", "model": "m", "benchmark": "builtin-harmless", "metric": "refusal_rate",
+                                  "value": 0.3, "ci_low": 0.2, "ci_high": 0.4, "n": 90, "judge": JUDGE, "seed": 0}]}
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    (r,) = read_metrics(tmp_path)
+    assert r.higher_is_better is None and r.details is None and r.direction() is False
+    write_metrics(tmp_path / "again.json", [r])
+    assert json.loads((tmp_path / "again.json").read_text()) == old

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 
@@ -48,6 +46,12 @@ def test_capture_hidden_matches_output_hidden_states(tiny_model_path):
     assert set(store) == {0}
     torch.testing.assert_close(store[0], full[1])
     assert set(early) == {1} and early[1].shape == full[2].shape
+
+
+def test_capture_hidden_without_layers_does_not_inspect_the_model():
+    with capture_hidden(torch.nn.Linear(2, 2), []) as hidden:  # no decoder layers to find: vanilla needs none
+        pass
+    assert hidden == {}
 
 
 class RecordingDefense(Defense):
@@ -115,19 +119,61 @@ def test_full_finetuning_saves_model(tiny_model_path, tmp_path):
     assert not torch.equal(before.model.layers[0].mlp.up_proj.weight, after.model.layers[0].mlp.up_proj.weight)
 
 
+class KilledAt(Exception):
+    pass
+
+
+class VanillaKilledAt(Defense):
+    """Vanilla IFT whose process "dies" when step ``step`` begins (after the earlier checkpoints)."""
+
+    name = "vanilla"
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_step(self, ctx, step):
+        if step == self.step:
+            raise KilledAt(step)
+
+
 def test_resume_after_kill(tiny_model_path, tmp_path):
     cfg = TrainConfig(steps=4, batch_size=4, save_steps=2, lora=LoraConfig(r=4, alpha=8))
+    train(tiny_model_path, cfg, build_defense("vanilla"), records(), tmp_path / "full", progress=False)
+    uninterrupted = read_train_log(tmp_path / "full" / "train_log.jsonl")
     out = tmp_path / "k"
-    train(tiny_model_path, cfg, build_defense("vanilla"), records(), out, progress=False)
-    uninterrupted = read_train_log(out / "train_log.jsonl")
-    # simulate a kill after step 2's checkpoint: the final adapter and later checkpoints never got written
-    shutil.rmtree(out / "adapter")
-    shutil.rmtree(out / "checkpoints" / "checkpoint-4")
+    with pytest.raises(KilledAt):  # dies during step 4: checkpoint-2 is the newest, step 3 was logged
+        train(tiny_model_path, cfg, VanillaKilledAt(3), records(), out, progress=False)
+    assert not (out / "adapter").exists() and not (out / "checkpoints" / "checkpoint-4").exists()
     result = train(tiny_model_path, cfg, build_defense("vanilla"), records(), out, progress=False)
     assert result.resumed_from and result.resumed_from.endswith("checkpoint-2")
     resumed = read_train_log(out / "train_log.jsonl")
     assert [r["step"] for r in resumed] == [1, 2, 3, 4]
     assert resumed[-1]["lm_loss"] == pytest.approx(uninterrupted[-1]["lm_loss"], rel=1e-4)
+
+
+def test_every_checkpoint_keeps_weights_only_newest_keeps_resume_state(tiny_model_path, tmp_path):
+    cfg = TrainConfig(steps=6, batch_size=4, save_steps=2, lora=LoraConfig(r=4, alpha=8))
+    train(tiny_model_path, cfg, build_defense("vanilla"), records(), tmp_path / "c", progress=False)
+    ckpts = tmp_path / "c" / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
+    assert all((ckpts / f"checkpoint-{n}" / "adapter_model.safetensors").exists() for n in (2, 4, 6))
+    assert [n for n in (2, 4, 6) if (ckpts / f"checkpoint-{n}" / "optimizer.pt").exists()] == [6]
+    assert not list((ckpts / "checkpoint-2").glob("rng_state*")) and not (ckpts / "checkpoint-4" / "scheduler.pt").exists()
+    from safetensors.torch import load_file
+
+    w2, w4 = (load_file(ckpts / f"checkpoint-{n}" / "adapter_model.safetensors") for n in (2, 4))
+    assert any(not torch.equal(w2[k], w4[k]) for k in w2)  # distinct points of the drift curve
+
+
+def test_partial_checkpoint_is_not_resumed_from(tmp_path):
+    from harness.training.checkpoints import latest_checkpoint
+
+    for n in (2, 4, 10):
+        (tmp_path / f"checkpoint-{n}").mkdir()
+    (tmp_path / "checkpoint-2" / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_text("{}")
+    assert latest_checkpoint(tmp_path).endswith("checkpoint-4")  # 10 was killed mid-save (numeric order, not text)
 
 
 def test_harmful_mix_ratio():

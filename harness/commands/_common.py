@@ -13,6 +13,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default=None, help="run name (default: the config's run)")
 
 
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="recompute every keyed stage even when its inputs are unchanged (caches of the "
+                             "aligned model and of generations are content-addressed and still reused)")
+
+
+def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate the config and resolve every model, data set, defense and benchmark "
+                             "without loading weights; hub ids are not contacted when the hub is unreachable")
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {k: v for k, v in (("output_dir", args.output_dir), ("run", args.run)) if v is not None}
     return load_config(args.config, overrides)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from harness.commands._common import add_config_arguments, config_from_args
+from harness.commands._common import (
+    add_config_arguments,
+    add_dry_run_argument,
+    add_force_argument,
+    config_from_args,
+)
+from harness.dry_run import print_dry_run
 from harness.pipeline import run_pipeline
 
 NAME = "run"
@@ -11,10 +17,16 @@ HELP = "Run the whole pipeline for a config: align, train each defense, evaluate
 
 def add_arguments(parser) -> None:
     add_config_arguments(parser)
+    add_force_argument(parser)
+    add_dry_run_argument(parser)
 
 
 def run(args) -> int:
     cfg = config_from_args(args)
-    state = run_pipeline(cfg)
-    print(f"results: {cfg.run_dir}  (stage seconds: {state.stage_seconds})")
+    if args.dry_run:
+        return print_dry_run(cfg)
+    state = run_pipeline(cfg, force=args.force)
+    summary = ", ".join(f"{name} {rec.status} {rec.seconds:.0f}s" for name, rec in state.stages.items()
+                        if name != "total")
+    print(f"results: {cfg.run_dir}  ({summary}; total {state.stage_seconds['total']:.0f}s)")
     return 0

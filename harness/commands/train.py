@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from harness.commands._common import add_config_arguments, config_from_args
+from harness.commands._common import (
+    add_config_arguments,
+    add_dry_run_argument,
+    add_force_argument,
+    config_from_args,
+)
+from harness.dry_run import print_dry_run
 from harness.pipeline import run_pipeline
 
 NAME = "train"
@@ -11,11 +17,15 @@ HELP = "Train each configured defense (after the alignment stage, if any); no ev
 
 def add_arguments(parser) -> None:
     add_config_arguments(parser)
+    add_force_argument(parser)
+    add_dry_run_argument(parser)
 
 
 def run(args) -> int:
     cfg = config_from_args(args)
-    state = run_pipeline(cfg, do_eval=False)
-    for name, path in state.trained.items():
-        print(f"{name}: {path}")
+    if args.dry_run:
+        return print_dry_run(cfg)
+    state = run_pipeline(cfg, do_eval=False, force=args.force)
+    for name, trained in state.trained.items():
+        print(f"{name}: {trained.path} ({state.stages[f'train {name}'].status})")
     return 0

@@ -9,7 +9,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from harness.errors import unknown_name
-from harness.generation.base import Completion, GenerationEngine, GenerationRequest, SamplingConfig
+from harness.generation.base import (
+    Completion,
+    GenerationEngine,
+    GenerationRequest,
+    SamplingConfig,
+    package_version,
+)
 from harness.generation.cache import GenerationCache
 from harness.io import fingerprint_dir, sha256_json
 
@@ -57,6 +63,15 @@ class Generator:
         for a in self.adapters:
             self._fingerprints[a] = fingerprint_dir(a)
         self.generated = 0  # completions produced by the backend (not the cache) in this object's life
+        self.cached = 0  # requests served without the backend (cache hits and in-call duplicates)
+        self._settings = {
+            "engine": self.engine_cls.engine_version(),
+            "dtype": self.dtype,
+            "max_model_len": self.max_model_len,
+            "settings": self.engine_cls.output_settings(**self.engine_kwargs),
+            "model": self._fingerprints[None],
+        }
+        self._adapter_packages = {p: package_version(p) for p in self.engine_cls.adapter_packages}
 
     @property
     def engine(self) -> GenerationEngine:
@@ -66,19 +81,18 @@ class Generator:
         return self._engine
 
     def key(self, request: GenerationRequest, sampling: SamplingConfig) -> str:
-        return sha256_json({
-            "engine": self.engine_cls.engine_version(),
-            "dtype": self.dtype,
-            "model": self._fingerprints[None],
-            "adapter": self._fingerprints[request.adapter] if request.adapter else None,
-            "prompt": request.prompt,
-            "sampling": sampling.to_dict(),
-        })
+        """Cache key: everything that can change the output tokens (see README 'Caching and resume')."""
+        adapter = {"adapter": self._fingerprints[request.adapter],
+                   "adapter_packages": self._adapter_packages} if request.adapter else {"adapter": None}
+        return sha256_json({**self._settings, **adapter, "prompt": request.prompt, "sampling": sampling.to_dict()})
+
+    def keys(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[str]:
+        return [self.key(r, sampling) for r in requests]
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig | None = None,
                  desc: str = "generate", progress: bool = True) -> list[Completion]:
         sampling = sampling or SamplingConfig()
-        keys = [self.key(r, sampling) for r in requests]
+        keys = self.keys(requests, sampling)
         results = self.cache.get_many(list(dict.fromkeys(keys)))
         todo: dict[str | None, list[int]] = defaultdict(list)
         for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
@@ -95,6 +109,7 @@ class Generator:
                     results.update(new)
                     self.generated += len(chunk)
                     bar.update(len(chunk))
+        self.cached += len(requests) - sum(map(len, todo.values()))
         return [results[k] for k in keys]
 
     def close(self) -> None:

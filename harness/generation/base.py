@@ -46,6 +46,31 @@ class GenerationRequest:
 class Completion:
     text: str
     token_ids: list[int]
+    truncated: bool = False  # prompt + max_new_tokens exceeded max_model_len: the answer's budget was cut
+
+
+def context_limit(model_path: str | Path, max_model_len: int) -> int:
+    """The context both engines enforce: ``max_model_len`` capped by the model's position embeddings."""
+    from transformers import AutoConfig
+
+    max_pos = getattr(AutoConfig.from_pretrained(str(model_path)), "max_position_embeddings", None)
+    return min(max_model_len, max_pos) if max_pos else max_model_len
+
+
+def token_budgets(prompt_lengths: list[int], max_new_tokens: int, limit: int) -> list[int]:
+    """New tokens allowed per prompt, the same in every engine: ``max_new_tokens`` capped to fit ``limit``.
+
+    An answer that uses its whole capped budget is marked ``truncated``. A prompt that leaves no
+    room at all is an error (vLLM would refuse it; transformers would run past the model's positions).
+    """
+    out = []
+    for length in prompt_lengths:
+        room = limit - length
+        if room <= 0:
+            raise UserError(f"evaluation.max_model_len: a prompt of {length} tokens leaves no room for an answer "
+                            f"within {limit} tokens; raise max_model_len (up to the model's max_position_embeddings)")
+        out.append(min(max_new_tokens, room))
+    return out
 
 
 class GenerationEngine(ABC):
@@ -56,6 +81,7 @@ class GenerationEngine(ABC):
     """
 
     name: str = "base"
+    adapter_packages: tuple[str, ...] = ()  # libraries that apply LoRA adapters in this engine (keyed)
 
     def __init__(self, model_path: str | Path, dtype: str = "float32", max_model_len: int = 1024,
                  adapters: tuple[str, ...] = ()) -> None:
@@ -72,9 +98,20 @@ class GenerationEngine(ABC):
         Read from package metadata, not by importing the backend, so a fully cached run stays fast.
         """
 
+    @classmethod
+    @abstractmethod
+    def output_settings(cls, **engine_kwargs) -> dict:
+        """What else (besides model, adapter, prompt, sampling, dtype, max_model_len) changes this engine's
+        output tokens, given the engine's keyword arguments: device, execution mode, batching. Part of
+        the cache key; loads nothing."""
+
     @abstractmethod
     def generate(self, prompts: list[str], sampling: SamplingConfig, adapter: str | None = None) -> list[Completion]:
-        """Generate for a batch of prompts that share one adapter (or none)."""
+        """Generate for a batch of prompts that share one adapter (or none).
+
+        Each prompt gets ``token_budgets(...)`` new tokens at most: an answer that would run past
+        ``context_limit`` is cut there and marked ``truncated``.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release memory (engines are big; only one should live at a time on a small machine)."""

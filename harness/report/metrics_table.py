@@ -5,9 +5,13 @@ Format (``schema`` is bumped on any incompatible change)::
     {"schema": 1,
      "rows": [{"run": "r1", "model": "vanilla", "benchmark": "builtin-harmful",
                "metric": "attack_success_rate", "value": 0.4, "ci_low": 0.3, "ci_high": 0.5,
-               "n": 100, "judge": "keyword:gcg-29@1", "seed": 0}, ...]}
+               "n": 100, "judge": "keyword:gcg-29@1", "seed": 0,
+               "higher_is_better": false, "details": {"truncated": 0}}, ...]}
 
-A metric over zero items has value/ci nan, written as JSON ``null`` (NaN is not valid JSON).
+A metric over zero items has value/ci nan, written as JSON ``null`` (NaN is not valid JSON); so has
+the CI of a deterministic statistic (``r_cosine``: ``details`` holds its min, max and per-layer
+values). ``higher_is_better`` (the direction for this benchmark's kind) and ``details`` are
+optional: files written before they existed read as before.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from harness.errors import UserError, expect
 from harness.io import read_json, write_json_atomic
 from harness.metrics import MetricValue
+from harness.metrics import higher_is_better as default_direction
 
 SCHEMA = 1
 METRICS_FILE = "metrics.json"
@@ -40,6 +45,8 @@ class MetricRow:
     n: int
     judge: str | None
     seed: int | None = None
+    higher_is_better: bool | None = None  # None: the metric's registered default direction
+    details: dict[str, Any] | None = None  # min/max/per_layer of a deterministic statistic; truncated count
 
     @classmethod
     def from_value(
@@ -52,15 +59,26 @@ class MetricRow:
         mv: MetricValue,
         judge: str | None,
         seed: int | None = None,
+        higher_is_better: bool | None = None,
+        details: dict[str, Any] | None = None,
     ) -> MetricRow:
-        """Build a row from ``compute_metric(...)``'s result."""
-        return cls(run, model, benchmark, metric, mv.value, mv.ci_low, mv.ci_high, mv.n, judge, seed)
+        """Build a row from ``compute_metric(...)``'s result (its details merged with ``details``)."""
+        merged = {**(mv.details or {}), **(details or {})} or None
+        return cls(run, model, benchmark, metric, mv.value, mv.ci_low, mv.ci_high, mv.n, judge, seed,
+                   higher_is_better, merged)
+
+    def direction(self) -> bool | None:
+        """This row's higher_is_better: recorded by the evaluation, else the metric's default."""
+        return self.higher_is_better if self.higher_is_better is not None else default_direction(self.metric)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for key in _FLOAT_FIELDS:
             if isinstance(d[key], float) and math.isnan(d[key]):
                 d[key] = None
+        for key in _OPTIONAL_FIELDS:
+            if d[key] is None:
+                del d[key]
         return d
 
 
@@ -75,8 +93,11 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "n": (int,),
     "judge": (str, type(None)),
     "seed": (int, type(None)),
+    "higher_is_better": (bool, type(None)),
+    "details": (dict, type(None)),
 }
-_REQUIRED = [f.name for f in fields(MetricRow) if f.name != "seed"]
+_OPTIONAL_FIELDS = ("higher_is_better", "details")
+_REQUIRED = [f.name for f in fields(MetricRow) if f.name not in ("seed", *_OPTIONAL_FIELDS)]
 
 
 def write_metrics(path: str | Path, rows: Iterable[MetricRow]) -> Path:
@@ -98,7 +119,7 @@ def _row_from_dict(where: str, raw: Any) -> MetricRow:
     missing = [name for name in _REQUIRED if name not in raw]
     expect(not missing, f"{where}: missing field(s) {', '.join(missing)}")
     for name, value in raw.items():
-        ok = isinstance(value, _FIELD_TYPES[name]) and not isinstance(value, bool)
+        ok = isinstance(value, _FIELD_TYPES[name]) and (not isinstance(value, bool) or bool in _FIELD_TYPES[name])
         accepted = "/".join("null" if t is type(None) else t.__name__ for t in _FIELD_TYPES[name])
         expect(ok, f"{where}: field {name!r} must be {accepted}, got {value!r}")
     values = {k: (math.nan if raw.get(k) is None else float(raw[k])) for k in _FLOAT_FIELDS}

@@ -1,7 +1,9 @@
 """Train one model with one defense: data -> (LoRA | full) fine-tuning -> saved adapter/weights.
 
 A finished job leaves ``<out>/adapter`` (LoRA) or ``<out>/model`` (full); a rerun returns it at once.
-A killed job resumes from the newest ``<out>/checkpoints/checkpoint-N``.
+A killed job resumes from the newest complete ``<out>/checkpoints/checkpoint-N``. Every checkpoint keeps
+its weights (the drift curve reads them all); only the newest keeps optimizer/scheduler/RNG state.
+Under ``accelerate launch`` (data parallel) every process trains and only the main one writes files.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from harness.errors import UserError
 from harness.io import atomic_directory, write_json_atomic
 from harness.models import load_model, load_tokenizer
 from harness.records import Record
+from harness.training.checkpoints import PruneResumeState, latest_checkpoint
 from harness.training.examples import Collator, Example, encode_records
+from harness.training.lengths import TruncationStats, check_truncation, truncation_stats
+from harness.training.precision import Precision, training_precision
 from harness.training.trainer import DefenseTrainer, StepLogCallback
 
 
@@ -30,6 +35,8 @@ class TrainResult:
     is_adapter: bool
     seconds: float
     resumed_from: str | None = None
+    truncation: TruncationStats | None = None  # None for a job that had already finished
+    precision: Precision | None = None
 
 
 class ExampleDataset(torch.utils.data.Dataset):
@@ -70,13 +77,20 @@ def training_records(cfg: TrainConfig) -> list[Record]:
     return records
 
 
-def _latest_checkpoint(folder: Path) -> str | None:
-    ckpts = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return str(ckpts[-1]) if ckpts else None
+def _checked_truncation(examples: list[Example], cfg: TrainConfig, where: str) -> TruncationStats:
+    stats = truncation_stats(examples, cfg.max_length, cfg.max_prompt_length)
+    check_truncation(stats, cfg, where)
+    return stats
 
 
 def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: list[Record], out_dir: str | Path,
-          system_prompt: str | None = None, direction=None, progress: bool = True) -> TrainResult:
+          system_prompt: str | None = None, direction=None, progress: bool = True, *,
+          config_path: str = "training", precision: Precision | None = None) -> TrainResult:
+    """Fine-tune ``model_path`` on ``records`` with ``defense``; ``config_path`` names ``cfg`` in errors.
+
+    ``precision`` overrides the machine's choice (``training_precision``); tests use it to train
+    under CPU bf16 autocast.
+    """
     from transformers import TrainingArguments, set_seed
 
     out_dir = Path(out_dir)
@@ -85,23 +99,23 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         return TrainResult(final, cfg.lora is not None, 0.0, "finished")
     t0 = time.perf_counter()
     set_seed(cfg.seed)
-    cuda = torch.cuda.is_available()
+    precision = precision or training_precision(cfg)
     tokenizer = load_tokenizer(model_path)
-    model = load_model(model_path, "float32" if not cuda else cfg.dtype, "cuda" if cuda else "cpu")
+    examples = encode_records(tokenizer, records, system_prompt, cfg.max_length, cfg.max_prompt_length)
+    for ex, rec in zip(examples, records, strict=True):
+        ex.kind = rec.meta.get("kind", "task")
+    _checked_truncation(examples, cfg, config_path)  # fail before loading the model
+    model = load_model(model_path, precision.dtype, precision.device)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
 
         model = get_peft_model(model, LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                                                  target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
-    examples = encode_records(tokenizer, records, system_prompt, cfg.max_length, cfg.max_prompt_length)
-    for ex, rec in zip(examples, records, strict=True):
-        ex.kind = rec.meta.get("kind", "task")
     ctx = DefenseContext(model=model, tokenizer=tokenizer, base_model_path=Path(model_path), train_config=cfg,
                          examples=examples, run_dir=out_dir, system_prompt=system_prompt, direction=direction,
-                         total_steps=cfg.steps)
+                         total_steps=cfg.steps, autocast=precision.autocast_context)
     defense.prepare(ctx)  # may append examples (kind="extra") and compute reference statistics
-    write_json_atomic(out_dir / "train_config.json", {"train": asdict(cfg), "defense": defense.describe(),
-                                                      "examples": len(ctx.examples), "state": ctx.state})
+    truncation = _checked_truncation(ctx.examples, cfg, config_path)
     ckpt_dir = out_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
@@ -114,26 +128,39 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         weight_decay=cfg.weight_decay,
         logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps,
-        save_total_limit=2,
+        save_total_limit=None,  # the drift curve reads every checkpoint; PruneResumeState keeps them small
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to=[],
         remove_unused_columns=False,
-        use_cpu=not cuda,
-        bf16=cuda and cfg.dtype == "bfloat16",
+        use_cpu=precision.device == "cpu",
+        bf16=precision.autocast == "bfloat16",
         dataloader_num_workers=0,
         disable_tqdm=not progress,
         save_only_model=False,
     )
+    main = args.should_save  # the one process (of a data-parallel job) that writes files
+    if main:
+        print(f"{config_path}: {truncation.summary()}", flush=True)
+        write_json_atomic(out_dir / "train_config.json", {
+            "train": asdict(cfg), "defense": defense.describe(), "examples": len(ctx.examples),
+            "truncation": truncation.to_dict(), "precision": precision.to_dict(), "state": ctx.state})
     trainer = DefenseTrainer(
         model=model, args=args, train_dataset=ExampleDataset(ctx.examples),
         data_collator=Collator(tokenizer.pad_token_id), defense=defense, ctx=ctx,
-        callbacks=[StepLogCallback(defense, ctx, out_dir / "train_log.jsonl")],
+        callbacks=[StepLogCallback(defense, ctx, out_dir / "train_log.jsonl"), PruneResumeState()],
     )
-    resume = _latest_checkpoint(ckpt_dir)
-    trainer.train(resume_from_checkpoint=resume)
+    resume = latest_checkpoint(ckpt_dir)
+    if resume and int(Path(resume).name.split("-")[-1]) >= cfg.steps:
+        # Killed after the last checkpoint: it holds the final weights. (Resuming the Trainer from
+        # a checkpoint at max_steps would run one step more, measured on transformers 5.19.)
+        trainer._load_from_checkpoint(resume)
+    else:
+        trainer.train(resume_from_checkpoint=resume)
     defense.finalize(ctx)
-    with atomic_directory(final) as scratch:
-        model.save_pretrained(scratch)
-        tokenizer.save_pretrained(scratch)
-    return TrainResult(final, cfg.lora is not None, time.perf_counter() - t0, resume)
+    if main:
+        with atomic_directory(final) as scratch:
+            model.save_pretrained(scratch)
+            tokenizer.save_pretrained(scratch)
+    trainer.accelerator.wait_for_everyone()
+    return TrainResult(final, cfg.lora is not None, time.perf_counter() - t0, resume, truncation, precision)

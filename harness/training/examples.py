@@ -19,6 +19,11 @@ class Example:
     prompt_len: int  # index prompt_len - 1 is the last prompt token (the token before the answer)
     index: int  # position in the training set (keys reference statistics)
     kind: str = "task"  # task | harmful_mix | extra (added by a defense)
+    truncated: bool = False  # the response (+ EOS) was cut at max_length
+
+    @property
+    def response_tokens(self) -> int:
+        return len(self.input_ids) - self.prompt_len
 
     def to_features(self) -> dict:
         return {"input_ids": self.input_ids, "labels": self.labels, "prompt_len": self.prompt_len,
@@ -40,7 +45,8 @@ def encode_example(tokenizer, record: Record, index: int, system_prompt: str | N
     response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
     ids = (prompt_ids + response_ids)[:max_length]
     labels = ([IGNORE_INDEX] * len(prompt_ids) + response_ids)[:max_length]
-    return Example(ids, labels, len(prompt_ids), index, kind)
+    prompt_len = min(len(prompt_ids), max_length)
+    return Example(ids, labels, prompt_len, index, kind, truncated=len(prompt_ids) + len(response_ids) > max_length)
 
 
 def encode_records(tokenizer, records: list[Record], system_prompt: str | None, max_length: int,

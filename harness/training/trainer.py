@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import torch
 from transformers import Trainer, TrainerCallback
 
 from defenses.base import Defense, DefenseContext
@@ -46,10 +47,19 @@ class DefenseTrainer(Trainer):
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if "loss" in logs:  # a training log (not the final summary): add the loss terms since last log
-            for key, values in self._terms.items():
-                logs[key] = sum(values) / len(values)
+            logs.update(self._mean_terms())
             self._terms.clear()
         super().log(logs, *args, **kwargs)
+
+    def _mean_terms(self) -> dict[str, float]:
+        """Loss terms averaged over the steps since the last log and, in data-parallel runs, over
+        processes (like the Trainer's own ``loss``; every process logs at the same step)."""
+        means = {key: sum(values) / len(values) for key, values in self._terms.items()}
+        if self.args.world_size > 1 and means:
+            keys = sorted(means)
+            values = torch.tensor([means[k] for k in keys], dtype=torch.float64, device=self.args.device)
+            means = dict(zip(keys, self.accelerator.reduce(values, reduction="mean").tolist(), strict=True))
+        return means
 
 
 class StepLogCallback(TrainerCallback):
@@ -69,7 +79,7 @@ class StepLogCallback(TrainerCallback):
         self._step_times.append(time.perf_counter() - self._t0)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not logs or "loss" not in logs:
+        if not logs or "loss" not in logs or not state.is_world_process_zero:
             return
         row = {"step": state.global_step, **logs}
         if self._step_times:

@@ -1,0 +1,149 @@
+"""``--dry-run``: check that a config can run, without loading weights or training anything.
+
+Resolves every model reference, data source, defense, judge and benchmark of a config. Local and
+built-in data are read (so field maps and filters are checked); hub models and data sets are checked
+for the id's form and, when the hub is reachable, that the repository exists (no weights or data are
+downloaded); when it is not reachable they are reported as ``not contacted``. The first problem is a
+one-line ``UserError`` (exit 2); otherwise every check is listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config import RunConfig
+from harness.data import DataSpec, load_records
+from harness.errors import UserError
+
+
+@dataclass
+class Check:
+    what: str
+    status: str  # ok | not contacted (hub unreachable) | not checked (needs the resolved model)
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<13} {self.what}: {self.detail}"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """False when offline mode is set or the hub endpoint does not answer a TCP connect in time."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class HubChecker:
+    """Checks hub repositories exist (metadata only); probes reachability once per dry run."""
+
+    def __init__(self) -> None:
+        self._reachable: bool | None = None
+
+    def __call__(self, what: str, repo_id: str, repo_type: str, revision: str | None = None) -> Check:
+        from harness.models import _HUB_ID, hub_failure, quiet_hub
+
+        if not _HUB_ID.match(repo_id):
+            raise UserError(f"{what}: {repo_id!r} is not a hub id of the form org/name")
+        if self._reachable is None:
+            self._reachable = hub_reachable()
+        if not self._reachable:
+            return Check(what, "not contacted", f"hub {repo_type} {repo_id} (well-formed id; the hub is unreachable)")
+        from huggingface_hub import HfApi
+
+        try:
+            with quiet_hub():
+                HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision)
+        except Exception as exc:
+            raise UserError(f"{what}: {repo_id!r}: {hub_failure(exc, 'use a local copy')}") from None
+        return Check(what, "ok", f"hub {repo_type} {repo_id} exists")
+
+
+def _data_specs(cfg: RunConfig) -> list[tuple[str, DataSpec]]:
+    specs: list[tuple[str, DataSpec]] = []
+    if cfg.alignment:
+        specs += [("alignment.harmful", cfg.alignment.harmful), ("alignment.harmless", cfg.alignment.harmless)]
+    specs += [("direction.harmful", cfg.direction.harmful), ("direction.harmless", cfg.direction.harmless)]
+    if cfg.defenses:
+        if cfg.training.data is None:
+            raise UserError("config.training.data: required when defenses are configured")
+        specs.append(("training.data", cfg.training.data))
+        if cfg.training.harmful_mix:
+            specs.append(("training.harmful_mix.data", cfg.training.harmful_mix.data))
+    return specs
+
+
+def _check_layers(cfg: RunConfig) -> Check:
+    """Layer indices against the model's config.json, when the model is a local folder."""
+    from harness.models import classify_model_ref, model_layer_count
+    from harness.pipeline import validate_layers
+
+    if classify_model_ref(cfg.model) != "local":
+        return Check("layer indices", "not checked", "checked when the model is resolved (not a local folder)")
+    n_layers = model_layer_count(Path(cfg.model).expanduser())
+    validate_layers(cfg, n_layers)
+    return Check("layer indices", "ok", f"within the model's {n_layers} decoder layers")
+
+
+def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
+    """Every check of ``cfg`` (models, data, defenses, benchmarks); raises UserError on the first failure."""
+    from benchmarks.registry import resolve_benchmark
+    from benchmarks.scorers import get_scorer
+    from harness.judges import get_judge
+    from harness.models import classify_model_ref
+    from harness.pipeline import build_defenses
+
+    hub = HubChecker()
+    checks: list[Check] = []
+    refs = [("model", cfg.model)] + [(f"models[{m.name}].model", m.model) for m in cfg.models if m.model]
+    for what, ref in refs:
+        kind = classify_model_ref(ref)
+        checks.append(hub(what, ref, "model", cfg.revision) if kind == "hub" else Check(what, "ok", f"{kind} {ref}"))
+    if not evaluate_only:
+        checks.append(_check_layers(cfg))
+    for entry in cfg.models:
+        if entry.adapter:
+            from harness.generation.lora import adapter_config
+
+            adapter_config(entry.adapter)
+            checks.append(Check(f"models[{entry.name}].adapter", "ok", f"LoRA adapter {entry.adapter}"))
+    specs = [] if evaluate_only else _data_specs(cfg)
+    for entry, defense in ([] if evaluate_only else build_defenses(cfg)):
+        checks.append(Check(f"defenses[{entry.row_name}]", "ok", f"{defense.name} {defense.describe()['params']}"))
+    for entry in cfg.evaluation.benchmarks:
+        spec = resolve_benchmark(entry)
+        if spec.kind == "task":
+            get_scorer(spec.scorer)
+            scored = f"scorer {spec.scorer}"
+        else:
+            scored = f"judge {get_judge(spec.judge or cfg.evaluation.judge).id}"
+        checks.append(Check(f"benchmark {spec.name}", "ok", f"{spec.kind}, {spec.metric}, {scored}"))
+        specs.append((f"benchmark {spec.name}.data", spec.data))
+    for what, spec in specs:
+        if spec.hub:
+            checks.append(hub(what, spec.hub, "dataset", spec.revision))
+        else:
+            records = load_records(spec)
+            checks.append(Check(what, "ok", f"{spec.builtin or Path(spec.path).name}: {len(records)} records"))
+    return checks
+
+
+def print_dry_run(cfg: RunConfig, evaluate_only: bool = False) -> int:
+    checks = dry_run(cfg, evaluate_only=evaluate_only)
+    for check in checks:
+        print(check.line())
+    counts = {status: sum(c.status == status for c in checks) for status in ("ok", "not contacted", "not checked")}
+    print(f"dry run: {cfg.run}: {len(checks)} checks: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+          + "; nothing was loaded or trained")
+    return 0

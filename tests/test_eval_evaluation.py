@@ -1,0 +1,188 @@
+"""Evaluation on the tiny model: stratified limits, metric checks, what a run records (direction,
+truncation, report), folder-name collisions and adapters on the wrong base."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks.sampling import stratified_sample
+from harness.cli import main
+from harness.config import EvalConfig
+from harness.errors import UserError
+from harness.evaluation import EvalTarget, evaluate, load_benchmarks
+from harness.generation import SamplingConfig
+from harness.generation.lora import check_adapter_base
+from harness.io import fingerprint_dir, read_jsonl, write_json_atomic
+from harness.models import format_prompt, load_tokenizer
+from harness.records import Record
+from harness.report.leaderboard import build_leaderboard
+from harness.report.metrics_table import read_metrics, write_metrics
+from tests.conftest import make_lora_adapter
+
+
+@pytest.fixture
+def cold_cache(tmp_path, monkeypatch) -> Path:
+    import harness.generation.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "cache_dir", lambda *_: tmp_path / "cache")
+    return tmp_path / "cache"
+
+
+def ids(benchmarks) -> list[list[str]]:
+    return [[r.id for r in records] for _, records in benchmarks]
+
+
+# ---------------------------------------------------------------- limit: seeded, stratified by category
+def test_limit_is_a_seeded_category_stratified_sample():
+    cfg = EvalConfig(benchmarks=["builtin-harmful", "builtin-harmless"], limit=16)
+    (_, harmful), (_, harmless) = load_benchmarks(cfg, seed=0)
+    assert len(harmful) == len(harmless) == 16
+    assert len({r.category for r in harmful}) == 9  # the first 16 records covered 2 of the 9 categories
+    counts = Counter(r.category for r in harmless)
+    assert len(counts) == 12 and counts["edgy_safe"] == 3  # 16 * 15/90 = 2.7 (the first 16 held none)
+    assert ids(load_benchmarks(cfg, seed=0)) == ids(load_benchmarks(cfg, seed=0))
+    assert ids(load_benchmarks(cfg, seed=1)) != ids(load_benchmarks(cfg, seed=0))
+    larger = ids(load_benchmarks(replace(cfg, limit=32), seed=0))
+    assert all(set(small) <= set(big) for small, big in zip(ids(load_benchmarks(cfg, seed=0)), larger, strict=True))
+    per_benchmark = load_benchmarks(EvalConfig(benchmarks=[{"name": "builtin-harmful", "limit": 9}]), seed=0)
+    assert len({r.category for r in per_benchmark[0][1]}) == 9
+
+
+def test_stratified_sample_is_proportional_nested_and_keeps_data_order():
+    records = [Record(f"{c}{i}", "p", category=c) for c, n in (("a", 60), ("b", 30), ("c", 10)) for i in range(n)]
+    previous: set[str] = set()
+    for k in range(1, 101):
+        sample = stratified_sample(records, k, seed=3)
+        counts = Counter(r.category for r in sample)
+        assert all(abs(counts[c] - k * n / 100) <= 1 for c, n in (("a", 60), ("b", 30), ("c", 10))), (k, counts)
+        assert previous <= {r.id for r in sample}
+        previous = {r.id for r in sample}
+        assert sample == sorted(sample, key=records.index)
+    assert stratified_sample(records, None) == records
+
+
+# ---------------------------------------------------------------- metric names and directions, up front
+def test_metric_is_checked_against_the_benchmark_kind_before_any_model_loads():
+    with pytest.raises(UserError, match=r"benchmark builtin-harmful: metric 'refusal_rat' is not defined for kind "
+                                        r"'harmful'; accepted: attack_success_rate, refusal_rate"):
+        load_benchmarks(EvalConfig(benchmarks=[{"name": "builtin-harmful", "metric": "refusal_rat"}]))
+    with pytest.raises(UserError, match="metric 'accuracy' is not defined for kind 'overrefusal'"):
+        load_benchmarks(EvalConfig(benchmarks=[{"name": "builtin-harmless", "metric": "accuracy"}]))
+    specs = [spec for spec, _ in load_benchmarks(EvalConfig(benchmarks=[
+        {"name": "builtin-harmful", "metric": "refusal_rate"}, "builtin-harmless", {"name": "advbench", "metric": "asr",
+                                                                                    "data": {"builtin": "harmful"}}]))]
+    assert [(s.metric, s.higher_is_better) for s in specs] == [
+        ("refusal_rate", True), ("refusal_rate", False), ("attack_success_rate", False)]
+
+
+# ---------------------------------------------------------------- what an evaluation records
+@pytest.fixture(scope="module")
+def long_prompt_file(tiny_model_path, tmp_path_factory) -> Path:
+    """Four harmful prompts whose chat-formatted length is 42-54 tokens."""
+    from harness.data import DataSpec, load_records
+
+    tok = load_tokenizer(tiny_model_path)
+    records = [r for r in load_records(DataSpec(builtin="harmful", split="test"))
+               if 42 <= len(tok.encode(format_prompt(tok, r.prompt), add_special_tokens=False)) <= 54][:4]
+    path = tmp_path_factory.mktemp("data") / "long.jsonl"
+    path.write_text("".join(json.dumps({"prompt": r.prompt, "category": r.category}) + "\n" for r in records))
+    return path
+
+
+def test_evaluate_records_direction_truncation_and_its_report(tiny_model_path, long_prompt_file, cold_cache, tmp_path,
+                                                               capsys):
+    cfg = EvalConfig(benchmarks=[{"name": "long", "kind": "harmful", "metric": "refusal_rate",
+                                  "data": {"path": str(long_prompt_file)}}],
+                     engine="hf", max_model_len=64, sampling=SamplingConfig(max_new_tokens=48), bootstrap=100)
+    target = [EvalTarget("tiny", str(tiny_model_path))]
+    report: dict = {}
+    (row,) = evaluate(cfg, target, tmp_path / "run", "r", report=report)
+    assert row.higher_is_better is True and row.details == {"truncated": 4}
+    assert "long: 4/4 answers of tiny were cut short by max_model_len 64" in capsys.readouterr().err
+    generations = read_jsonl(tmp_path / "run" / "generations" / "tiny" / "long.jsonl")
+    assert [g["truncated"] for g in generations] == [True] * 4
+    assert report["generated"] == 4 and report["cached"] == 0 and report["judges"] == ["keyword:gcg-29@1"]
+    assert len(report["generation_keys"]) == 64
+
+    again: dict = {}
+    evaluate(cfg, target, tmp_path / "run", "r", report=again)
+    assert again == {**report, "generated": 0, "cached": 4}
+
+    roomy: dict = {}
+    (full,) = evaluate(replace(cfg, max_model_len=128), target, tmp_path / "run", "r", report=roomy)
+    assert roomy["generation_keys"] != report["generation_keys"] and roomy["generated"] == 4
+    assert full.details == {"truncated": 0}
+
+    write_metrics(tmp_path / "metrics.json", [row, full])
+    assert read_metrics(tmp_path / "metrics.json") == [row, full]
+    assert build_leaderboard([row]).attrs["ascending"] is False  # refusing harmful prompts is good
+
+
+def test_names_that_share_a_folder_are_refused(tiny_model_path, tmp_path):
+    cfg = EvalConfig(benchmarks=["builtin-harmful"], limit=2)
+    with pytest.raises(UserError, match=r"model names 'a/b' and 'a_b' both map to the folder 'a_b'; rename one"):
+        evaluate(cfg, [EvalTarget("a/b", str(tiny_model_path)), EvalTarget("a_b", str(tiny_model_path))], tmp_path, "r")
+    with pytest.raises(UserError, match=r"benchmark names 'x y' and 'x_y' both map to the folder 'x_y'"):
+        load_benchmarks(EvalConfig(benchmarks=[{"name": n, "kind": "harmful", "data": {"builtin": "harmful"}}
+                                               for n in ("x y", "x_y")]))
+
+
+# ---------------------------------------------------------------- adapters must sit on the base they were trained on
+@pytest.fixture(scope="module")
+def other_base(tiny_model_path, tmp_path_factory) -> Path:
+    """Same architecture and tokenizer as tiny-random, other weights (like an aligned copy of it)."""
+    import torch
+
+    from harness.models import load_model
+
+    out = tmp_path_factory.mktemp("models") / "tiny-other"
+    model = load_model(tiny_model_path)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(0.9)
+    model.save_pretrained(out)
+    load_tokenizer(tiny_model_path).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def other_adapter(other_base, tmp_path_factory) -> Path:
+    return make_lora_adapter(other_base, tmp_path_factory.mktemp("lora") / "other-lora")
+
+
+def test_eval_refuses_an_adapter_trained_on_another_base(other_adapter, other_base, tmp_path, capsys):
+    cfg = {"run": "wrong-base", "model": "tiny-random", "models": [{"name": "lora", "adapter": str(other_adapter)}],
+           "evaluation": {"benchmarks": ["builtin-harmful"], "limit": 2, "engine": "hf"}}
+    path = tmp_path / "eval.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["eval", str(path), "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"adapter {other_adapter} was trained on {other_base}" in err and "set model:" in err
+    check_adapter_base(other_adapter, other_base, "lora")  # its own base passes
+    link = tmp_path / "same-folder"
+    link.symlink_to(other_base)
+    check_adapter_base(other_adapter, link, "lora")  # compared by folder, not by path string
+
+
+def test_training_record_beside_the_adapter_decides(tiny_lora_adapter, tiny_model_path, other_base, tmp_path, capsys):
+    adapter = tmp_path / "models" / "vanilla" / "adapter"
+    shutil.copytree(tiny_lora_adapter, adapter)  # adapter_config.json names tiny-random's folder
+    write_json_atomic(adapter.parent / "stage.json", {"inputs": {"start_model": fingerprint_dir(other_base)}})
+    with pytest.raises(UserError, match=r"fingerprint .* in .*stage.json\), not on "):
+        check_adapter_base(adapter, tiny_model_path, "vanilla")
+    check_adapter_base(adapter, other_base, "vanilla")
+
+    hub = tmp_path / "hub-adapter"
+    shutil.copytree(tiny_lora_adapter, hub)
+    config = json.loads((hub / "adapter_config.json").read_text())
+    (hub / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "org/some-model"}))
+    check_adapter_base(hub, tiny_model_path, "hub", "tiny-random")  # cannot be compared: a warning, not an error
+    assert "names its base 'org/some-model', which cannot be compared" in capsys.readouterr().err
