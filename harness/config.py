@@ -18,6 +18,7 @@ import yaml
 from harness.data import DataSpec
 from harness.errors import UserError
 from harness.generation.base import SamplingConfig
+from harness.selection_config import InterventionConfig, SelectionConfig
 from harness.training.lengths import validate_lengths
 
 T = TypeVar("T")
@@ -216,6 +217,10 @@ class DirectionConfig:
     # Layers whose mean r-cosine the tables report; null = the middle third of the layers (ProCon's
     # default band), so the table shows drift where the default constraint acts.
     drift_layers: list[int] | None = None
+    # Arditi et al. candidate search (``layers: auto`` reads it; `procon-bench directions --select`)
+    select: SelectionConfig = field(default_factory=SelectionConfig)
+    # ablation / activation-addition check of the chosen r (`procon-bench directions --intervene`)
+    intervene: InterventionConfig = field(default_factory=InterventionConfig)
 
     def __post_init__(self) -> None:
         if self.batch_size <= 0:

@@ -23,7 +23,7 @@ from defenses.procon import middle_band
 from harness.config import RunConfig
 from harness.data import load_records
 from harness.directions import RefusalDirection, compute_direction, write_direction_report
-from harness.drift import CSV_COLUMNS, DriftPrompts, checkpoint_stats, csv_rows
+from harness.drift import CSV_COLUMNS, DRIFT_VERSION, DriftPrompts, checkpoint_stats, csv_rows
 from harness.errors import UserError
 from harness.evaluation import EvalTarget, evaluate
 from harness.io import fingerprint_dir, read_json, sha256_json, write_json_atomic, write_text_atomic
@@ -72,12 +72,17 @@ class TrainedModel:
 class RunState:
     cfg: RunConfig
     force: bool = False
+    # A command that runs some stages on an existing run folder (drift, directions) keeps the
+    # manifest's records of the others; `run` writes them whole (a stage of an earlier config never lingers).
+    partial: bool = False
     seeds: dict[str, int] = field(init=False)
     start_model: Path | None = None
     start_name: str = "base"
     start_fingerprint: str | None = None
     direction: RefusalDirection | None = None
     direction_key: str | None = None
+    selection: object = None  # harness.selection.Selection, computed when a defense needs it (layers: auto)
+    selection_key: str | None = None
     trained: dict[str, TrainedModel] = field(default_factory=dict)
     stages: dict[str, StageRecord] = field(default_factory=dict)
     drift_report: list[Path] = field(default_factory=list)
@@ -90,8 +95,11 @@ class RunState:
         return {name: rec.seconds for name, rec in self.stages.items()}
 
     def write_manifest(self) -> None:
-        write_manifest(self.cfg.run_dir, _config_dict(self.cfg), self.seeds,
-                       {"stages": {name: rec.to_dict() for name, rec in self.stages.items()}})
+        stages = {name: rec.to_dict() for name, rec in self.stages.items()}
+        path = self.cfg.run_dir / "manifest.json"
+        if self.partial and path.is_file():
+            stages = {**read_json(path).get("stages", {}), **stages}
+        write_manifest(self.cfg.run_dir, _config_dict(self.cfg), self.seeds, {"stages": stages})
 
 
 def _config_dict(cfg: RunConfig) -> dict:
@@ -139,6 +147,13 @@ def validate(cfg: RunConfig) -> None:
 
     build_defenses(cfg)
     load_benchmarks(cfg.evaluation)
+    if cfg.direction.intervene.judge is not None:
+        from harness.judges import get_judge
+
+        try:
+            get_judge(cfg.direction.intervene.judge)
+        except UserError as exc:
+            raise UserError(f"direction.intervene.judge: {exc}") from None
     if cfg.defenses:
         training_records(cfg.training)
 
@@ -149,7 +164,7 @@ def validate_layers(cfg: RunConfig, n_layers: int) -> None:
     checks += [(f"defenses[{entry.row_name}].params.layers", getattr(defense.params, "layers", None))
                for entry, defense in build_defenses(cfg)]
     for where, layers in checks:
-        bad = [i for i in layers or [] if not 0 <= i < n_layers]
+        bad = [i for i in (layers if isinstance(layers, list) else []) if not 0 <= i < n_layers]
         if bad:
             raise UserError(f"{where}: layer(s) {bad} out of range; the model has {n_layers} decoder layers "
                             f"(0..{n_layers - 1})")
@@ -232,6 +247,8 @@ def plan_training(state: RunState, records: list[Record]) -> list[TrainingPlan]:
                   "direction": state.direction_key if defense.needs_direction else None,
                   "system_prompt": cfg.system_prompt, "versions": numerics_versions(),
                   "precision": training_precision(train_cfg).to_dict()}
+        if defense.needs_selection:  # only then: keeps the keys of runs that never select unchanged
+            inputs["selection"] = state.selection_key
         plans.append(TrainingPlan(entry, defense, cfg.run_dir / "models" / entry.row_name, inputs))
     return plans
 
@@ -241,9 +258,13 @@ def training_inputs(state: RunState) -> tuple[list[Record], list[TrainingPlan]]:
 
     cfg = state.cfg
     records = training_records(replace(cfg.training, seed=state.seeds["training"]))
-    needs_direction = any(defense.needs_direction for _, defense in build_defenses(cfg))
-    if needs_direction and state.direction is None:
+    defenses = [defense for _, defense in build_defenses(cfg)]
+    if any(defense.needs_direction for defense in defenses) and state.direction is None:
         compute_start_direction(state)
+    if any(defense.needs_selection for defense in defenses) and state.selection is None:
+        from harness.selection_stage import compute_start_selection
+
+        state.selection, state.selection_key = compute_start_selection(state)
     return records, plan_training(state, records)
 
 
@@ -258,7 +279,8 @@ def train_defenses(state: RunState) -> None:
         with stage(state, f"train {name}", plan.folder, plan.inputs, outputs=(plan.output,)) as record:
             if not record.reused:
                 result = train(state.start_model, train_cfg, plan.defense, records, plan.folder,
-                               system_prompt=cfg.system_prompt, direction=state.direction)
+                               system_prompt=cfg.system_prompt, direction=state.direction,
+                               selection=state.selection)
                 record.extra = {"truncation": result.truncation.to_dict() if result.truncation else None}
         state.trained[name] = TrainedModel(name, plan.folder / plan.output, plan.output == "adapter", record.key)
 
@@ -267,6 +289,8 @@ def finished_trainings(state: RunState) -> tuple[dict[str, TrainedModel], list[s
     """Trainings in the run folder made with the current config (same key, done); and the names of the others."""
     from harness.stages import read_stage
 
+    if not state.cfg.defenses:
+        return {}, []
     _, plans = training_inputs(state)
     found, stale = {}, []
     for plan in plans:
@@ -299,7 +323,7 @@ def drift_prompts(cfg: RunConfig) -> DriftPrompts:
     harmful, harmless = _direction_prompts(cfg)
     return DriftPrompts(harmful, harmless, [r.prompt for r in load_records(cfg.direction.heldout_harmful)],
                         [r.prompt for r in load_records(cfg.direction.heldout_harmless)], cfg.system_prompt,
-                        cfg.direction.batch_size)
+                        cfg.direction.batch_size, tuple(cfg.direction.select.tokens_for(cfg.model)))
 
 
 def measure_drift(state: RunState) -> dict[str, list[float]]:
@@ -317,7 +341,8 @@ def measure_drift(state: RunState) -> dict[str, list[float]]:
         points[cfg.training.steps] = trained.path  # the final weights (same as the last checkpoint)
         folder = trained.folder / "drift"
         inputs = {"training": trained.key, "weights": fingerprint_dir(trained.path), "steps": sorted(points),
-                  "direction": state.direction_key, "prompts": sha256_json(asdict(prompts))}
+                  "direction": state.direction_key, "prompts": sha256_json(asdict(prompts)),
+                  "drift_version": DRIFT_VERSION}
         with stage(state, f"drift {name}", folder, inputs, outputs=("drift.json",)) as record:
             if not record.reused:
                 if start_stats is None:

@@ -47,7 +47,7 @@ def test_run_writes_the_results_layout(smoke_run):
         drift = json.loads((run / "models" / name / "drift" / "drift.json").read_text())
         assert set(drift["steps"]) == {"0", "3", "6"} and len(drift["final"]) == 2
         assert drift["steps"]["0"]["cosine"] == pytest.approx([1.0, 1.0])  # step 0 is the start model
-        assert {"proj_harmful", "proj_harmless", "d_prime"} <= set(drift["steps"]["6"])
+        assert {"proj_harmful", "proj_harmless", "d_prime", "refusal_harmful"} <= set(drift["steps"]["6"])
         assert len(drift["steps"]["6"]["projections"]["harmful"][0]) == 30  # the 30 held-out val prompts
     procon_log = (run / "models" / "procon" / "train_log.jsonl").read_text()
     assert "proj_loss" in procon_log and "proj_loss" not in (run / "models" / "vanilla" / "train_log.jsonl").read_text()
@@ -150,16 +150,22 @@ def test_config_change_recomputes_exactly_the_affected_stages(smoke_run, tmp_pat
         log = [json.loads(x)["step"] for x in (folder / "train_log.jsonl").read_text().splitlines()]
         assert log == list(range(1, 13))  # rewritten whole, not appended to the 6-step log
 
-    # only the judge changes: every keyed stage is reused, nothing is generated, verdicts are redone
+    evaluate_key = stages["evaluate"]["key"]
+
+    # only the judge and the benchmark limit change: every keyed stage is reused; the smaller stratified
+    # sample is nested in the larger one, so nothing is generated; the verdicts are redone
     def judge(cfg):
         edit(cfg)
         cfg["evaluation"]["judge"] = "keyword-inclusive"
+        cfg["evaluation"]["limit"] = 12
     assert main(["run", str(_config(tmp_path, judge)), "--output-dir", str(out)]) == 0
     stages = _stages(out)
     assert all(stages[n]["status"] == "reused" for n in ("direction", "train vanilla", "drift procon"))
     assert stages["evaluate"]["generated"] == 0 and stages["evaluate"]["judges"] != ["keyword:gcg-29@1"]
+    assert stages["evaluate"]["key"] != evaluate_key
     rows = json.loads((out / "ci-smoke" / "metrics.json").read_text())["rows"]
     assert {r["judge"] for r in rows if r["benchmark"] == "builtin-harmful"} == {"keyword:inclusive-64@1"}
+    assert {r["n"] for r in rows if r["benchmark"] == "builtin-harmful"} == {12}
 
 
 def _sha(path: Path) -> str:
@@ -235,6 +241,8 @@ def test_directions_command_reports_layers_and_drift(smoke_run, capsys):
     drift_lines = [line for line in out.splitlines() if line.startswith("drift ")]
     assert "separation" in out and len(drift_lines) == 2  # one line per trained defense
     assert (run / "direction" / "direction.pt").exists()
+    stages = json.loads((run / "manifest.json").read_text())["stages"]
+    assert {"train vanilla", "evaluate", "drift procon"} <= set(stages)  # a partial command keeps the others
 
 
 def test_check_gate_passes_then_fails_on_regression(smoke_run, tmp_path, capsys):

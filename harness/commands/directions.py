@@ -38,7 +38,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     cfg = config_from_args(args)
     validate(cfg)
-    state = RunState(cfg, force=args.force)
+    state = RunState(cfg, force=args.force, partial=True)
     prepare_start_model(state)
     direction = compute_start_direction(state)
     print(f"{'layer':>5} {'harmful':>9} {'harmless':>9} {'std':>7} {'separation':>10}")

@@ -44,7 +44,7 @@ def run(args) -> int:
 
     run_dir = Path(args.run_dir)
     cfg = config_of_run(run_dir)
-    state = RunState(cfg, force=args.force)
+    state = RunState(cfg, force=args.force, partial=True)
     prepare_start_model(state)
     compute_start_direction(state)
     state.trained, stale = finished_trainings(state)

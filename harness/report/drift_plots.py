@@ -1,5 +1,5 @@
-"""Drift pictures (PNG, matplotlib): r-cosine vs step per layer band, held-out projections before/after,
-and separation d' per layer before/after. Input: each model's drift curve {step: checkpoint stats}.
+"""Drift pictures (PNG, matplotlib): r-cosine vs step per layer band (and the held-out refusal score
+vs step), held-out projections before/after, and separation d' per layer before/after. Input: each model's drift curve {step: checkpoint stats}.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def plot_drift(curves: dict[str, dict[str, dict]], focus_layer: int, out_dir: st
     n_layers = len(next(iter(curves.values()))["0"]["cosine"])
     bands = layer_bands(n_layers)
 
-    fig, axes = plt.subplots(1, len(bands), figsize=(4.2 * len(bands), 3.4), sharey=True)
-    for ax, (band, layers) in zip(axes, bands.items(), strict=True):
+    fig, axes = plt.subplots(1, len(bands) + 1, figsize=(4.2 * (len(bands) + 1), 3.4))
+    for ax, (band, layers) in zip(axes, bands.items(), strict=False):
         for model, curve in curves.items():
             steps = sorted(curve, key=int)
             ax.plot([int(s) for s in steps], [sum(curve[s]["cosine"][i] for i in layers) / len(layers) for s in steps],
@@ -43,8 +43,21 @@ def plot_drift(curves: dict[str, dict[str, dict]], focus_layer: int, out_dir: st
         ax.set_title(f"layers {band} ({layers[0]}-{layers[-1]})" if not band.startswith("middle") else f"layers {band}")
         ax.set_xlabel("training step")
         ax.grid(alpha=0.3)
+        ax.sharey(axes[0])
     axes[0].set_ylabel("cos(r_t, r_0), band mean")
-    axes[-1].legend(fontsize=8)
+    axes[len(bands) - 1].legend(fontsize=8)
+    ax = axes[-1]  # behaviour beside geometry: the refusal score of the held-out prompts
+    for (model, curve), color in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False):
+        steps = sorted(curve, key=int)
+        for cls, style in (("harmful", "-"), ("harmless", "--")):
+            ax.plot([int(s) for s in steps], [curve[s].get(f"refusal_{cls}", float("nan")) for s in steps],
+                    linestyle=style, marker=".", color=color, label=f"{model}, {cls}")
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_title("refusal score (held-out)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("log-odds of refusal tokens")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     fig.suptitle("Refusal-direction drift")
     fig.tight_layout()
     paths = [out_dir / PLOTS[0]]

@@ -84,7 +84,7 @@ def _checked_truncation(examples: list[Example], cfg: TrainConfig, where: str) -
 
 
 def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: list[Record], out_dir: str | Path,
-          system_prompt: str | None = None, direction=None, progress: bool = True, *,
+          system_prompt: str | None = None, direction=None, progress: bool = True, *, selection=None,
           config_path: str = "training", precision: Precision | None = None) -> TrainResult:
     """Fine-tune ``model_path`` on ``records`` with ``defense``; ``config_path`` names ``cfg`` in errors.
 
@@ -113,7 +113,7 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
                                                  target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
     ctx = DefenseContext(model=model, tokenizer=tokenizer, base_model_path=Path(model_path), train_config=cfg,
                          examples=examples, run_dir=out_dir, system_prompt=system_prompt, direction=direction,
-                         total_steps=cfg.steps, autocast=precision.autocast_context)
+                         selection=selection, total_steps=cfg.steps, autocast=precision.autocast_context)
     defense.prepare(ctx)  # may append examples (kind="extra") and compute reference statistics
     truncation = _checked_truncation(ctx.examples, cfg, config_path)
     ckpt_dir = out_dir / "checkpoints"
