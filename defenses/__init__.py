@@ -11,7 +11,8 @@ from typing import Any
 from defenses.base import Defense, DefenseContext
 from harness.errors import unknown_name
 
-BUILTIN_MODULES = ("defenses.vanilla", "defenses.procon")
+BUILTIN_MODULES = ("defenses.vanilla", "defenses.procon", "defenses.safeinstr", "defenses.kl_anchor",
+                   "defenses.constrained_sft", "defenses.freeze_safety_layers", "defenses.lisa")
 _REGISTRY: dict[str, type[Defense]] = {}
 
 __all__ = ["Defense", "DefenseContext", "available_defenses", "build_defense", "register_defense"]

@@ -1,7 +1,8 @@
 """The defense interface: optional hooks the one training engine calls. A defense never owns the loop.
 
     prepare(ctx)                      before training: add data, compute reference statistics
-    loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs
+    loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs;
+                                      ``batch["logits"]`` holds the training forward's logits
     on_step(ctx, step)                schedules (warm-up), alternating phases
     finalize(ctx)                     post-hoc weight edits (e.g. SafeLoRA-style projection)
 
@@ -28,11 +29,17 @@ class DefenseContext:
     tokenizer: Any
     base_model_path: Path
     train_config: Any  # harness.config.TrainConfig
-    examples: list  # harness.training.examples.Example, a defense may append (kind="extra")
+    examples: list  # harness.training.examples.Example, a defense may append (kind="safety_harmful", ...)
     run_dir: Path
     system_prompt: str | None = None
     direction: Any = None  # harness.directions.RefusalDirection of the starting model, when the run has one
+    # (harmful, harmless) prompts r was extracted from: a defense re-extracts r on the training model
+    direction_prompts: tuple[list[str], list[str]] | None = None
     selection: Any = None  # harness.selection.Selection of the starting model, when a defense needs one
+    # A defense that composes batches itself (defenses/safety_mix.py) sets both: the order in which
+    # ``examples`` indices are read, sequentially, in per-device batches of ``batch_size``.
+    sample_order: list[int] | None = None
+    batch_size: int | None = None
     total_steps: int = 0
     step: int = 0
     state: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +59,9 @@ class Defense:
     name: ClassVar[str] = "base"
     Params: ClassVar[type] = NoParams
     needs_direction: ClassVar[bool] = False
+    # True: ``loss`` returns the whole training objective, which the trainer uses *instead of* the LM
+    # loss (e.g. constrained SFT); the LM loss is still computed and logged as ``lm_loss``.
+    replaces_lm_loss: ClassVar[bool] = False
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -60,6 +70,14 @@ class Defense:
     def needs_selection(self) -> bool:
         """Whether ``prepare`` reads ``ctx.selection`` (the Arditi et al. selection); depends on params."""
         return False
+
+    @property
+    def needs_direction_prompts(self) -> bool:
+        """Whether the defense re-extracts r during training (``ctx.direction_prompts``)."""
+        return False
+
+    def check(self) -> None:
+        """Validate what the params point at (data files) before any model loads; raise UserError."""
 
     @property
     def layers(self) -> list[int]:
@@ -71,7 +89,11 @@ class Defense:
 
     def loss(self, ctx: DefenseContext, batch: dict[str, torch.Tensor],
              hidden: dict[int, torch.Tensor]) -> tuple[torch.Tensor | None, dict[str, float]]:
-        """Extra loss added to the LM loss, and scalars to log."""
+        """Extra loss added to the LM loss (or replacing it: ``replaces_lm_loss``), and scalars to log.
+
+        ``batch``: the collated ``input_ids``, ``attention_mask``, ``labels`` (-100 on the prompt),
+        ``prompt_len``, ``sample_index``, and ``logits`` ([B, W, V], of the same forward pass).
+        """
         return None, {}
 
     def on_step(self, ctx: DefenseContext, step: int) -> None:

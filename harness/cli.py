@@ -14,7 +14,7 @@ import sys
 
 from harness.errors import UserError
 
-COMMANDS = ("eval", "train", "run", "directions", "drift", "leaderboard", "check", "models")
+COMMANDS = ("eval", "train", "run", "directions", "drift", "leaderboard", "compare", "check", "models")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

@@ -281,6 +281,10 @@ class RunConfig:
     system_prompt: str | None = None  # None keeps the chat template's default
     output_dir: str = "results"
     seed: int = 0
+    # Several run seeds: every training defense is trained once per seed (README "Seeds"). Exclusive
+    # with `seed:` in a config file; when set, `seed` is its first element (the seed-independent stages
+    # and rows: the start model's evaluation, `eval`).
+    seeds: list[int] | None = None
     models: list[ModelEntry] = field(default_factory=list)  # for `eval`: models to score
     alignment: AlignmentConfig | None = None
     direction: DirectionConfig = field(default_factory=DirectionConfig)
@@ -292,6 +296,10 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not self.run or "/" in self.run:
             raise UserError(f"run: expected a folder name without '/', got {self.run!r}")
+        if self.seeds is not None:
+            if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+                raise UserError(f"seeds: expected a non-empty list of distinct non-negative integers, got {self.seeds!r}")
+            self.seed = self.seeds[0]
         names = [d.row_name for d in self.defenses]
         if len(set(names)) != len(names):
             raise UserError(f"defenses: row names must be unique (use label:), got {names}")
@@ -303,6 +311,16 @@ class RunConfig:
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.run
 
+    @property
+    def all_seeds(self) -> list[int]:
+        """The run seeds, in order: ``seeds`` when given, else ``[seed]``."""
+        return list(self.seeds) if self.seeds is not None else [self.seed]
+
+    @property
+    def multi_seed(self) -> bool:
+        """More than one run seed: trainings live in ``models/<defense>/seed-<s>/`` and are aggregated."""
+        return len(self.all_seeds) > 1
+
 
 def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
     data = load_yaml(path)
@@ -310,6 +328,8 @@ def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
     if isinstance(data.get("training"), dict) and "seed" in data["training"]:
         raise UserError(f"{path}: config.training.seed: set the top-level `seed:` instead; it drives training "
                         "through a derived sub-seed (README: Seeds)")
+    if "seed" in data and data.get("seeds") is not None:
+        raise UserError(f"{path}: config: give either `seed:` (one run seed) or `seeds:` (a list), not both")
     try:
         return from_dict(RunConfig, data, "config")
     except UserError as exc:

@@ -96,6 +96,19 @@ def _check_layers(cfg: RunConfig) -> Check:
     return Check("layer indices", "ok", f"within the model's {n_layers} decoder layers")
 
 
+def _seeds_check(cfg: RunConfig, evaluate_only: bool) -> Check:
+    """What the run seeds multiply: every training defense is trained once per seed (README "Seeds")."""
+    seeds = cfg.all_seeds
+    if evaluate_only or not cfg.defenses:
+        used = "" if len(seeds) == 1 else f" (nothing is trained: models are scored once, with seed {cfg.seed})"
+        return Check("seeds", "ok", f"{seeds}{used}")
+    if len(seeds) == 1:
+        return Check("seeds", "ok", f"{seeds}: {len(cfg.defenses)} training(s) in models/<defense>/")
+    return Check("seeds", "ok", f"{seeds}: {len(cfg.defenses) * len(seeds)} trainings "
+                                f"({len(cfg.defenses)} defense(s) x {len(seeds)} seeds) in models/<defense>/seed-<s>/, "
+                                "aggregated over seeds in the leaderboard")
+
+
 def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
     """Every check of ``cfg`` (models, data, defenses, benchmarks); raises UserError on the first failure."""
     from benchmarks.registry import resolve_benchmark
@@ -121,6 +134,7 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
     specs = [] if evaluate_only else _data_specs(cfg)
     for entry, defense in ([] if evaluate_only else build_defenses(cfg)):
         checks.append(Check(f"defenses[{entry.row_name}]", "ok", f"{defense.name} {defense.describe()['params']}"))
+    checks.append(_seeds_check(cfg, evaluate_only))
     for entry in cfg.evaluation.benchmarks:
         spec = resolve_benchmark(entry)
         if spec.kind == "task":

@@ -2,7 +2,8 @@
 
 All adapters of one base model are served by one engine (vLLM LoRA requests), one generate call per
 benchmark. Every stage writes its files under the run folder (HarmBench layout):
-``generations/<model>/<benchmark>.jsonl``, ``judgments/<judge>/<model>/<benchmark>.jsonl``.
+``generations/<model>/<benchmark>.jsonl``, ``judgments/<judge>/<model>/<benchmark>.jsonl`` (``<model>/seed-<s>``
+for each seed of a trained model in a multi-seed run).
 """
 
 from __future__ import annotations
@@ -18,29 +19,39 @@ from benchmarks.sampling import stratified_sample
 from benchmarks.scorers import get_scorer
 from harness.config import EvalConfig
 from harness.data import load_records
-from harness.errors import UserError
-from harness.generation import Completion, GenerationRequest, Generator
+from harness.errors import UserError, expect
+from harness.generation import Completion, GenerationRequest, Generator, SamplingConfig
 from harness.generation.lora import check_adapter_base
+from harness.io import safe_name as _safe
 from harness.io import write_jsonl_atomic
 from harness.judges import get_judge
 from harness.metrics import compute_metric
 from harness.models import format_prompt, load_tokenizer
 from harness.records import Record
+from harness.report.items import judgments_file
 from harness.report.metrics_table import MetricRow
 
 
 @dataclass
 class EvalTarget:
-    """One row of the leaderboard: a base model folder plus an optional LoRA adapter."""
+    """One row of the leaderboard: a base model folder plus an optional LoRA adapter.
+
+    A multi-seed run evaluates one target per (defense, seed): they share ``name``, and ``seed``
+    labels their rows and picks their own sampling and bootstrap sub-seeds; ``folder`` keeps their
+    generations and judgments apart (``<name>/seed-<s>``)."""
 
     name: str
     model_path: str
     adapter: str | None = None
     model_ref: str | None = None  # the configured model reference (to compare with an adapter's hub-id base)
+    seed: int | None = None  # row label; None: evaluate()'s seed
+    folder: str | None = None  # under generations/ and judgments/<judge>/; None: the name made safe
+    sampling_seed: int | None = None  # used only when sampling is not greedy; None: the config's sampling seed
+    bootstrap_seed: int | None = None  # None: evaluate()'s bootstrap seed
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    @property
+    def folder_name(self) -> str:
+        return self.folder or _safe(self.name)
 
 
 def folder_names(kind: str, names: list[str]) -> dict[str, str]:
@@ -96,9 +107,12 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
     run_dir = Path(run_dir)
     benchmarks = load_benchmarks(cfg, sample_seed)
     names = [t.name for t in targets]
-    if len(set(names)) != len(names):
+    labels = [(t.name, t.seed) for t in targets]
+    if len(set(labels)) != len(labels):
         raise UserError(f"models: names must be unique, got {names}")
     folder_names("model", names)
+    folders = [t.folder_name for t in targets]
+    expect(len(set(folders)) == len(folders), f"models: two targets share an output folder: {folders}")
     for t in targets:
         if t.adapter:
             check_adapter_base(t.adapter, t.model_path, t.name, t.model_ref)
@@ -113,17 +127,20 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
         generator = Generator(base, adapters=adapters, engine=cfg.engine, max_model_len=cfg.max_model_len)
         try:
             for spec, records in benchmarks:
-                sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
+                base_sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
                 prompts = [format_prompt(tokenizer, r.prompt, system_prompt, chat=spec.chat) for r in records]
-                requests = [GenerationRequest(p, t.adapter) for t in group for p in prompts]
-                for key in generator.keys(requests, sampling):
-                    digest.update(key.encode())
-                completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(group)} models",
-                                                 progress=progress)
-                for k, target in enumerate(group):
-                    outs = completions[k * len(records) : (k + 1) * len(records)]
-                    rows.append(_judge_and_score(spec, cfg, records, outs, target, run_dir, run_name, seed,
-                                                 (seed or 0) if bootstrap_seed is None else bootstrap_seed))
+                for sampling, members in _by_sampling_seed(group, base_sampling):
+                    requests = [GenerationRequest(p, t.adapter) for t in members for p in prompts]
+                    for key in generator.keys(requests, sampling):
+                        digest.update(key.encode())
+                    completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(members)} models",
+                                                     progress=progress)
+                    for k, target in enumerate(members):
+                        outs = completions[k * len(records) : (k + 1) * len(records)]
+                        boot = target.bootstrap_seed if target.bootstrap_seed is not None else (
+                            (seed or 0) if bootstrap_seed is None else bootstrap_seed)
+                        rows.append(_judge_and_score(spec, cfg, records, outs, target, run_dir, run_name,
+                                                     seed if target.seed is None else target.seed, boot))
         finally:
             generated, cached = generated + generator.generated, cached + generator.cached
             generator.close()
@@ -131,6 +148,18 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
         report.update(generated=generated, cached=cached, generation_keys=digest.hexdigest(),
                       judges=sorted({_judge_id(spec, cfg) for spec, _ in benchmarks}))
     return rows
+
+
+def _by_sampling_seed(group: list[EvalTarget], sampling: SamplingConfig) -> list[tuple[SamplingConfig, list[EvalTarget]]]:
+    """Targets that share one sampling config (one generate call). Greedy decoding draws nothing, so
+    every target keeps the config's seed (one call, and the generation keys single-seed runs always had);
+    sampled decoding gives each target its own seed's sampling sub-seed, which is in its generation keys."""
+    if sampling.greedy:
+        return [(sampling, group)]
+    by_seed: dict[int, list[EvalTarget]] = defaultdict(list)
+    for t in group:
+        by_seed[sampling.seed if t.sampling_seed is None else t.sampling_seed].append(t)
+    return [(replace(sampling, seed=s), members) for s, members in by_seed.items()]
 
 
 def _warn_truncated(spec: BenchmarkSpec, cfg: EvalConfig, target: EvalTarget, count: int, total: int) -> None:
@@ -142,7 +171,7 @@ def _warn_truncated(spec: BenchmarkSpec, cfg: EvalConfig, target: EvalTarget, co
 def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record], completions: list[Completion],
                      target: EvalTarget, run_dir: Path, run_name: str, seed: int | None,
                      bootstrap_seed: int) -> MetricRow:
-    model = _safe(target.name)
+    model = target.folder_name
     outputs = [c.text for c in completions]
     truncated = sum(c.truncated for c in completions)
     if truncated:
@@ -161,8 +190,9 @@ def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record]
         verdict_rows = [{"id": r.id, **v.to_dict()} for r, v in zip(records, items, strict=True)]
     for row, c in zip(verdict_rows, completions, strict=True):
         row["truncated"] = c.truncated
-    write_jsonl_atomic(run_dir / "judgments" / _safe(judge_id) / model / f"{_safe(spec.name)}.jsonl", verdict_rows)
+    judgments = judgments_file(judge_id, model, spec.name)
+    write_jsonl_atomic(run_dir / judgments, verdict_rows)
     value = compute_metric(spec.metric, items, n_boot=cfg.bootstrap, seed=bootstrap_seed)
     return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=spec.metric,
                                 mv=value, judge=judge_id, seed=seed, higher_is_better=spec.higher_is_better,
-                                details={"truncated": truncated})
+                                details={"truncated": truncated, "judgments": judgments})

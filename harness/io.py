@@ -87,6 +87,11 @@ def atomic_directory(final: str | Path) -> Iterator[Path]:
         raise
 
 
+def safe_name(name: str) -> str:
+    """A model or benchmark name as a folder/file name: letters, digits, ``-``, ``_``, ``.`` kept, the rest ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def sha256_text(*parts: str) -> str:
     h = hashlib.sha256()
     for part in parts:

@@ -138,6 +138,12 @@ def _accuracy(items: Sequence[bool | float]) -> list[float]:
     return [float(i) for i in items]
 
 
+@register_metric("rouge_l", higher_is_better=True, kinds={"task": True}, is_rate=False)
+def _rouge_l(items: Sequence[float]) -> list[float]:
+    """Mean ROUGE-L F1 against the reference answer (items: per-item scores in [0, 1], scorer ``rouge-l``)."""
+    return [float(i) for i in items]
+
+
 def available_metrics() -> list[str]:
     return sorted([*_METRICS, *_ALIASES])
 

@@ -20,13 +20,20 @@ from pathlib import Path
 
 from defenses import build_defense
 from defenses.procon import middle_band
-from harness.config import RunConfig
+from harness.config import RunConfig, TrainConfig
 from harness.data import load_records
 from harness.directions import RefusalDirection, compute_direction, write_direction_report
 from harness.drift import CSV_COLUMNS, DRIFT_VERSION, DriftPrompts, checkpoint_stats, csv_rows
 from harness.errors import UserError
 from harness.evaluation import EvalTarget, evaluate
-from harness.io import fingerprint_dir, read_json, sha256_json, write_json_atomic, write_text_atomic
+from harness.io import (
+    fingerprint_dir,
+    read_json,
+    safe_name,
+    sha256_json,
+    write_json_atomic,
+    write_text_atomic,
+)
 from harness.manifest import write_manifest
 from harness.metrics import compute_metric
 from harness.models import load_model, load_tokenizer, model_layer_count, resolve_model
@@ -43,12 +50,21 @@ DIRECTION_MAX_PROMPT_LENGTH = 256
 
 @dataclass
 class TrainedModel:
-    """A finished training stage: its output (LoRA adapter or full model folder) and its key."""
+    """A finished training stage: its output (LoRA adapter or full model folder), its key and run seed.
+
+    ``tag`` names it in stage names, drift files and messages: the defense's row name, plus
+    ``/seed-<s>`` in a multi-seed run (``per_seed``), where every defense is trained once per seed."""
 
     name: str
     path: Path
     is_adapter: bool
     key: str
+    seed: int | None = None
+    per_seed: bool = False
+
+    @property
+    def tag(self) -> str:
+        return seed_tag(self.name, self.seed if self.per_seed else None)
 
     @property
     def folder(self) -> Path:
@@ -63,9 +79,17 @@ class TrainedModel:
 
     def eval_target(self, start_model: Path) -> EvalTarget:
         """Adapters ride on the start model's engine; a full model is its own base (its own engine)."""
+        seeds = run_seeds(self.seed) if self.seed is not None else {}
+        where = {"seed": self.seed, "folder": f"{safe_name(self.name)}/seed-{self.seed}" if self.per_seed else None,
+                 "sampling_seed": seeds.get("sampling"), "bootstrap_seed": seeds.get("bootstrap")}
         if self.is_adapter:
-            return EvalTarget(self.name, str(start_model), str(self.path))
-        return EvalTarget(self.name, str(self.path))
+            return EvalTarget(self.name, str(start_model), str(self.path), **where)
+        return EvalTarget(self.name, str(self.path), **where)
+
+
+def seed_tag(name: str, seed: int | None) -> str:
+    """``vanilla`` (single seed) or ``vanilla/seed-1``: stage names, drift rows and the model folder."""
+    return name if seed is None else f"{name}/seed-{seed}"
 
 
 @dataclass
@@ -94,12 +118,19 @@ class RunState:
     def stage_seconds(self) -> dict[str, float]:
         return {name: rec.seconds for name, rec in self.stages.items()}
 
+    @property
+    def manifest_seeds(self) -> dict:
+        """The run seed and its sub-seeds; in a multi-seed run, those of every seed by seed."""
+        if not self.cfg.multi_seed:
+            return self.seeds
+        return {"seeds": self.cfg.all_seeds, **{str(s): run_seeds(s) for s in self.cfg.all_seeds}}
+
     def write_manifest(self) -> None:
         stages = {name: rec.to_dict() for name, rec in self.stages.items()}
         path = self.cfg.run_dir / "manifest.json"
         if self.partial and path.is_file():
             stages = {**read_json(path).get("stages", {}), **stages}
-        write_manifest(self.cfg.run_dir, _config_dict(self.cfg), self.seeds, {"stages": stages})
+        write_manifest(self.cfg.run_dir, _config_dict(self.cfg), self.manifest_seeds, {"stages": stages})
 
 
 def _config_dict(cfg: RunConfig) -> dict:
@@ -145,7 +176,8 @@ def validate(cfg: RunConfig) -> None:
     from harness.evaluation import load_benchmarks
     from harness.training.engine import training_records
 
-    build_defenses(cfg)
+    for _, defense in build_defenses(cfg):
+        defense.check()
     load_benchmarks(cfg.evaluation)
     if cfg.direction.intervene.judge is not None:
         from harness.judges import get_judge
@@ -226,20 +258,44 @@ def compute_start_direction(state: RunState) -> RefusalDirection:
 
 @dataclass
 class TrainingPlan:
+    """One (defense, run seed) training: its folder, its training config and records, and its key inputs."""
+
     entry: object  # harness.config.DefenseEntry
     defense: object  # defenses.base.Defense
     folder: Path
     inputs: dict
+    seed: int = 0
+    per_seed: bool = False
+    train_cfg: TrainConfig | None = None  # with this seed's derived training sub-seed
+    records: list[Record] = field(default_factory=list)
 
     @property
     def output(self) -> str:
         return "adapter" if self.inputs["train"]["lora"] else "model"
 
+    @property
+    def tag(self) -> str:
+        return seed_tag(self.entry.row_name, self.seed if self.per_seed else None)
 
-def plan_training(state: RunState, records: list[Record]) -> list[TrainingPlan]:
-    """Each defense's training stage and the inputs that key it (the direction must exist if needed)."""
+    def trained(self, key: str) -> TrainedModel:
+        return TrainedModel(self.entry.row_name, self.folder / self.output, self.output == "adapter", key,
+                            self.seed, self.per_seed)
+
+
+def seed_training_config(cfg: RunConfig, seed: int) -> TrainConfig:
+    """The training config of one run seed: its derived ``training`` sub-seed (README "Seeds")."""
+    return replace(cfg.training, seed=run_seeds(seed)["training"])
+
+
+def plan_training(state: RunState, records: list[Record], seed: int | None = None) -> list[TrainingPlan]:
+    """Each defense's training stage for one run seed (default: the run's first) and the inputs that key it.
+
+    A single-seed run trains in ``models/<defense>/``; a multi-seed run in ``models/<defense>/seed-<s>/``.
+    The inputs are the same either way: the seed enters through the training config's derived sub-seed,
+    so a single-seed run keeps its keys. The direction must exist if a defense needs it."""
     cfg = state.cfg
-    train_cfg = replace(cfg.training, seed=state.seeds["training"])
+    seed = cfg.seed if seed is None else seed
+    train_cfg = seed_training_config(cfg, seed)
     plans = []
     for entry, defense in build_defenses(cfg):
         inputs = {"start_model": state.start_fingerprint, "records": _hash_records(records), "n_records": len(records),
@@ -249,15 +305,19 @@ def plan_training(state: RunState, records: list[Record]) -> list[TrainingPlan]:
                   "precision": training_precision(train_cfg).to_dict()}
         if defense.needs_selection:  # only then: keeps the keys of runs that never select unchanged
             inputs["selection"] = state.selection_key
-        plans.append(TrainingPlan(entry, defense, cfg.run_dir / "models" / entry.row_name, inputs))
+        folder = cfg.run_dir / "models" / entry.row_name
+        if cfg.multi_seed:
+            folder = folder / f"seed-{seed}"
+        plans.append(TrainingPlan(entry, defense, folder, inputs, seed, cfg.multi_seed, train_cfg, records))
     return plans
 
 
-def training_inputs(state: RunState) -> tuple[list[Record], list[TrainingPlan]]:
+def training_inputs(state: RunState) -> list[TrainingPlan]:
+    """Every (run seed, defense) training of the config, seed by seed; computes the direction and the
+    selection first when a defense reads them (shared by every seed)."""
     from harness.training.engine import training_records
 
     cfg = state.cfg
-    records = training_records(replace(cfg.training, seed=state.seeds["training"]))
     defenses = [defense for _, defense in build_defenses(cfg)]
     if any(defense.needs_direction for defense in defenses) and state.direction is None:
         compute_start_direction(state)
@@ -265,42 +325,43 @@ def training_inputs(state: RunState) -> tuple[list[Record], list[TrainingPlan]]:
         from harness.selection_stage import compute_start_selection
 
         state.selection, state.selection_key = compute_start_selection(state)
-    return records, plan_training(state, records)
+    plans = []
+    for seed in cfg.all_seeds:
+        records = training_records(seed_training_config(cfg, seed))  # the harmful mix is drawn per seed
+        plans += plan_training(state, records, seed)
+    return plans
 
 
 def train_defenses(state: RunState) -> None:
     from harness.training.engine import train
 
     cfg = state.cfg
-    records, plans = training_inputs(state)
-    train_cfg = replace(cfg.training, seed=state.seeds["training"])
-    for plan in plans:
-        name = plan.entry.row_name
-        with stage(state, f"train {name}", plan.folder, plan.inputs, outputs=(plan.output,)) as record:
+    for plan in training_inputs(state):
+        with stage(state, f"train {plan.tag}", plan.folder, plan.inputs, outputs=(plan.output,)) as record:
             if not record.reused:
-                result = train(state.start_model, train_cfg, plan.defense, records, plan.folder,
+                result = train(state.start_model, plan.train_cfg, plan.defense, plan.records, plan.folder,
                                system_prompt=cfg.system_prompt, direction=state.direction,
-                               selection=state.selection)
+                               selection=state.selection,
+                               direction_prompts=_direction_prompts(cfg) if plan.defense.needs_direction_prompts
+                               else None)
                 record.extra = {"truncation": result.truncation.to_dict() if result.truncation else None}
-        state.trained[name] = TrainedModel(name, plan.folder / plan.output, plan.output == "adapter", record.key)
+        state.trained[plan.tag] = plan.trained(record.key)
 
 
 def finished_trainings(state: RunState) -> tuple[dict[str, TrainedModel], list[str]]:
-    """Trainings in the run folder made with the current config (same key, done); and the names of the others."""
+    """Trainings in the run folder made with the current config (same key, done); and the tags of the others."""
     from harness.stages import read_stage
 
     if not state.cfg.defenses:
         return {}, []
-    _, plans = training_inputs(state)
     found, stale = {}, []
-    for plan in plans:
+    for plan in training_inputs(state):
         record = read_stage(plan.folder)
         key = stage_key(plan.inputs)
-        name = plan.entry.row_name
         if record and record.get("key") == key and record.get("status") == "done":
-            found[name] = TrainedModel(name, plan.folder / plan.output, plan.output == "adapter", key)
+            found[plan.tag] = plan.trained(key)
         else:
-            stale.append(name)
+            stale.append(plan.tag)
     return found, stale
 
 
@@ -329,21 +390,21 @@ def drift_prompts(cfg: RunConfig) -> DriftPrompts:
 def measure_drift(state: RunState) -> dict[str, list[float]]:
     """Drift statistics (harness/drift.py) at step 0, every saved checkpoint and the final weights.
 
-    Returns each model's final per-layer cosine to r_0 (the table's r_cosine)."""
+    Returns each trained model's final per-layer cosine to r_0 (the table's r_cosine), by its tag."""
     cfg = state.cfg
     start = state.direction or compute_start_direction(state)
     prompts = drift_prompts(cfg)
     tokenizer = load_tokenizer(state.start_model)
     start_stats: dict | None = None  # step 0 (the start model), computed once, only if a stage needs it
     final: dict[str, list[float]] = {}
-    for name, trained in state.trained.items():
+    for tag, trained in state.trained.items():
         points = dict(trained.checkpoints())
         points[cfg.training.steps] = trained.path  # the final weights (same as the last checkpoint)
         folder = trained.folder / "drift"
         inputs = {"training": trained.key, "weights": fingerprint_dir(trained.path), "steps": sorted(points),
                   "direction": state.direction_key, "prompts": sha256_json(asdict(prompts)),
                   "drift_version": DRIFT_VERSION}
-        with stage(state, f"drift {name}", folder, inputs, outputs=("drift.json",)) as record:
+        with stage(state, f"drift {trained.tag}", folder, inputs, outputs=("drift.json",)) as record:
             if not record.reused:
                 if start_stats is None:
                     start_stats = checkpoint_stats(load_model(state.start_model), tokenizer, start, prompts,
@@ -354,28 +415,32 @@ def measure_drift(state: RunState) -> dict[str, list[float]]:
                     curve[str(step)] = checkpoint_stats(model, tokenizer, start, prompts,
                                                         keep_projections=step == cfg.training.steps)
                 write_json_atomic(folder / "drift.json", {"steps": curve, "final": curve[str(cfg.training.steps)]["cosine"]})
-        final[name] = read_json(folder / "drift.json")["final"]
+        final[tag] = read_json(folder / "drift.json")["final"]
     return final
 
 
 def write_drift_report(state: RunState) -> list[Path]:
-    """CSV of every model's drift curve and the drift plots, in ``<run>/drift/`` (derived, not keyed)."""
+    """CSV of every model's drift curve and the drift plots, in ``<run>/drift/`` (derived, not keyed).
+
+    The CSV has every trained model (``vanilla/seed-1`` in a multi-seed run); the plots show the first
+    seed's models under their defense names, so a figure stays readable with many seeds."""
     from harness.report.drift_plots import plot_drift
 
     cfg = state.cfg
-    curves = {name: read_json(t.folder / "drift" / "drift.json")["steps"] for name, t in state.trained.items()}
+    curves = {tag: read_json(t.folder / "drift" / "drift.json")["steps"] for tag, t in state.trained.items()}
     if not curves:
         return []
     out = cfg.run_dir / "drift"
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    for name, curve in curves.items():
-        writer.writerows(csv_rows(name, curve))
+    for tag, curve in curves.items():
+        writer.writerows(csv_rows(tag, curve))
     write_text_atomic(out / "drift.csv", buf.getvalue())
     n_layers = len(state.direction.directions)
     band = cfg.direction.drift_layers or middle_band(n_layers)
-    return [out / "drift.csv", *plot_drift(curves, band[len(band) // 2], out)]
+    plotted = {t.name: curves[tag] for tag, t in state.trained.items() if t.seed in (None, cfg.seed)}
+    return [out / "drift.csv", *plot_drift(plotted, band[len(band) // 2], out)]
 
 
 def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow]:
@@ -383,13 +448,15 @@ def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow
     n_layers = len(state.direction.directions)
     layers = cfg.direction.drift_layers or middle_band(n_layers)
     label = f"layers:{layers[0]}-{layers[-1]}"  # stands where a judge id stands for the other metrics
-    per_model = {state.start_name: [1.0] * n_layers, **final}  # the start model has not drifted by definition
+    # the start model has not drifted by definition; it is one model, whatever the run seeds
+    per_model = [(state.start_name, cfg.seed, [1.0] * n_layers)]
+    per_model += [(state.trained[tag].name, state.trained[tag].seed, cosines) for tag, cosines in final.items()]
     # Deterministic over a fixed band: mean with min/max and every layer's value, no sampling CI.
     return [MetricRow.from_value(run=cfg.run, model=name, benchmark=DIRECTION_BENCHMARK, metric="r_cosine",
                                  mv=compute_metric("r_cosine", [cosines[i] for i in layers]),
-                                 judge=label, seed=cfg.seed,
+                                 judge=label, seed=seed,
                                  details={"per_layer": {str(i): cosines[i] for i in layers}})
-            for name, cosines in per_model.items()]
+            for name, seed, cosines in per_model]
 
 
 def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[MetricRow]:
@@ -405,20 +472,40 @@ def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[Metric
         record.status = "computed" if report.get("generated") else "reused"
         record.extra = {"generated": report.get("generated"), "cached": report.get("cached"),
                         "judges": report.get("judges")}
-    return write_tables(state, rows + extra_rows)
+    # every row is tested against the start model (the leaderboard's significance mark)
+    return write_tables(state, rows + extra_rows, reference=state.start_name)
 
 
-def write_tables(state: RunState, rows: list[MetricRow]) -> list[MetricRow]:
+def write_tables(state: RunState, rows: list[MetricRow], reference: str | None = None) -> list[MetricRow]:
+    """``metrics.json`` (per-seed rows) and the leaderboard files; with several run seeds also
+    ``metrics_aggregated.json`` (mean, std and pooled CI over seeds) and ``leaderboard_seeds.*``
+    (the per-seed table). ``reference``: the model every row is tested against (its significance mark)."""
+    from harness.report.aggregate import AGGREGATE_FILE, aggregate_rows
+    from harness.report.compare import annotate_significance
+
     cfg = state.cfg
-    write_metrics(cfg.run_dir / "metrics.json", rows)
-    table = build_leaderboard(rows, cfg.primary_metric)
-    for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
-        text = render(table, fmt)
-        if fmt == "md" and state.drift_report:
-            links = " · ".join(f"[{p.name}]({p.relative_to(cfg.run_dir).as_posix()})" for p in state.drift_report)
-            text = text.rstrip("\n") + f"\n\nDrift (r vs r_0 per checkpoint): {links}\n"
-        write_text_atomic(cfg.run_dir / f"leaderboard.{suffix}", text)
-    print(render(table, "md"))
+    run_dir = cfg.run_dir
+    resampling = {"n_resamples": cfg.evaluation.bootstrap, "seed": state.seeds["bootstrap"]}
+    if reference is not None:
+        rows = annotate_significance(rows, reference, run_dir, **resampling)
+    write_metrics(run_dir / "metrics.json", rows)
+    tables = {"leaderboard": rows}
+    if len({r.seed for r in rows}) > 1:  # a multi-seed run (`eval` scores one seed)
+        aggregated = aggregate_rows(rows, run_dir, n_boot=cfg.evaluation.bootstrap, seed=state.seeds["bootstrap"])
+        if reference is not None:
+            aggregated = annotate_significance(aggregated, reference, run_dir, per_seed_rows=rows, **resampling)
+        write_metrics(run_dir / AGGREGATE_FILE, aggregated)
+        tables = {"leaderboard": aggregated, "leaderboard_seeds": rows}
+    for stem, table_rows in tables.items():
+        table = build_leaderboard(table_rows, cfg.primary_metric)
+        for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
+            text = render(table, fmt)
+            if fmt == "md" and state.drift_report:
+                links = " · ".join(f"[{p.name}]({p.relative_to(run_dir).as_posix()})" for p in state.drift_report)
+                text = text.rstrip("\n") + f"\n\nDrift (r vs r_0 per checkpoint): {links}\n"
+            write_text_atomic(run_dir / f"{stem}.{suffix}", text)
+        if stem == "leaderboard":
+            print(render(table, "md"))
     return rows
 
 

@@ -9,6 +9,10 @@ model, as the paper starts every defense from one released chat model. Data sele
 source's ``limit`` and ``evaluation.limit``, both category-stratified samples) is part of the
 experiment's definition, not of its noise: it uses a fixed seed, so every run seed trains and is
 scored on the same records.
+
+``seeds: [0, 1, 2]`` (instead of ``seed:``) repeats every training once per seed, each with its own
+derived sub-seeds; the start model, the direction and the start model's evaluation are shared (they
+do not depend on the training seed), and ``harness/report/aggregate.py`` summarises over the seeds.
 """
 
 from __future__ import annotations

@@ -104,7 +104,9 @@ def test_evaluate_records_direction_truncation_and_its_report(tiny_model_path, l
     target = [EvalTarget("tiny", str(tiny_model_path))]
     report: dict = {}
     (row,) = evaluate(cfg, target, tmp_path / "run", "r", report=report)
-    assert row.higher_is_better is True and row.details == {"truncated": 4}
+    assert row.higher_is_better is True
+    assert row.details == {"truncated": 4, "judgments": "judgments/keyword_gcg-29_1/tiny/long.jsonl"}  # its verdicts
+    assert (tmp_path / "run" / row.details["judgments"]).is_file()
     assert "long: 4/4 answers of tiny were cut short by max_model_len 64" in capsys.readouterr().err
     generations = read_jsonl(tmp_path / "run" / "generations" / "tiny" / "long.jsonl")
     assert [g["truncated"] for g in generations] == [True] * 4
@@ -118,7 +120,7 @@ def test_evaluate_records_direction_truncation_and_its_report(tiny_model_path, l
     roomy: dict = {}
     (full,) = evaluate(replace(cfg, max_model_len=128), target, tmp_path / "run", "r", report=roomy)
     assert roomy["generation_keys"] != report["generation_keys"] and roomy["generated"] == 4
-    assert full.details == {"truncated": 0}
+    assert full.details["truncated"] == 0
 
     write_metrics(tmp_path / "metrics.json", [row, full])
     assert read_metrics(tmp_path / "metrics.json") == [row, full]

@@ -48,6 +48,11 @@ def _setup(tiny_model_path, params, n=8):
     return model, defense, ctx, batch
 
 
+def _last_prompt_reference(defense, ctx):
+    """[N, L] reference projections at each example's last prompt token."""
+    return torch.stack([defense.reference[e.index, :, e.prompt_len - 1] for e in ctx.examples])
+
+
 def _loss(model, defense, ctx, batch):
     with capture_hidden(model, defense.layers) as hidden:
         model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
@@ -122,9 +127,9 @@ def test_gradient_flows_only_below_the_constrained_layer(tiny_model_path):
 
 
 def test_target_zero_and_norms(tiny_model_path):
-    model, defense, ctx, batch = _setup(tiny_model_path, {"layers": [1], "target": "zero", "scale": "none"})
+    model, defense, ctx, batch = _setup(tiny_model_path, {"layers": [1], "target": "zero", "scale": "none", "lam": 1.0})
     loss_l2, _ = _loss(model, defense, ctx, batch)
-    ref = defense.reference[:, 0, 0]
+    ref = _last_prompt_reference(defense, ctx)[:, 0]
     assert loss_l2.item() == pytest.approx(ref.pow(2).mean().item(), rel=1e-4)  # projection itself, squared
     defense.params.norm = "l1"
     loss_l1, _ = _loss(model, defense, ctx, batch)
@@ -134,14 +139,14 @@ def test_target_zero_and_norms(tiny_model_path):
 def test_warmup_schedule(tiny_model_path):
     model, defense, ctx, batch = _setup(tiny_model_path, {"layers": [0], "warmup_fraction": 0.2, "warmup_factor": 10.0})
     defense.on_step(ctx, 0)
-    assert defense.scale_factor == 10.0
+    assert defense.multiplier == 10.0
     defense.on_step(ctx, 2)
-    assert defense.scale_factor == 1.0
+    assert defense.multiplier == 1.0
 
 
 def test_std_scaling_uses_reference_spread(tiny_model_path):
-    _, defense, _, _ = _setup(tiny_model_path, {"layers": [0, 1]})
-    expected = defense.reference[:, :, 0].std(dim=0)
+    _, defense, ctx, _ = _setup(tiny_model_path, {"layers": [0, 1]})
+    expected = _last_prompt_reference(defense, ctx).std(dim=0)
     torch.testing.assert_close(defense.sigma.cpu(), expected.cpu())
 
 

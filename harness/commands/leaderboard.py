@@ -1,13 +1,24 @@
-"""`procon-bench leaderboard RESULTS...`: merge the metrics of one or more runs into one sorted table."""
+"""`procon-bench leaderboard RESULTS...`: merge the metrics of one or more runs into one sorted table.
+
+A run with several seeds is shown aggregated (mean ± std over seeds, pooled CI; its stored
+``metrics_aggregated.json``, else aggregated here), and single-seed runs beside it as one-seed rows;
+``--per-seed`` shows every seed's row instead. ``--reference MODEL`` retests every row against that
+model from the run's per-item judgments (the pipeline stores a test against its start model).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
+from harness.errors import expect
 from harness.io import write_text_atomic
+from harness.report.aggregate import AGGREGATE_FILE, aggregate_rows, is_aggregated
+from harness.report.compare import annotate_significance
 from harness.report.leaderboard import FORMATS, build_leaderboard, render
-from harness.report.metrics_table import read_metrics
+from harness.report.metrics_table import MetricRow, read_metrics
 
 NAME = "leaderboard"
 HELP = "Tabulate one or more runs' metrics (md, csv, latex or json), sorted by a primary metric."
@@ -27,10 +38,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'benchmark/metric' column to sort by (default: the first attack_success_rate column, lower first)",
     )
     parser.add_argument("--output", default=None, metavar="FILE", help="write here instead of stdout")
+    parser.add_argument("--per-seed", action="store_true",
+                        help="one row per (run, model, seed) instead of the aggregate over seeds")
+    parser.add_argument("--reference", default=None, metavar="MODEL",
+                        help="mark differences from this model's rows (paired test on the run's judgments/)")
+    parser.add_argument("--resamples", type=int, default=1000, metavar="N",
+                        help="bootstrap/permutation resamples of --reference's test (default: 1000)")
+
+
+@dataclass
+class Source:
+    """One RESULTS argument: its per-seed rows and, for a multi-seed run folder, its stored aggregate."""
+
+    run_dir: Path
+    rows: list[MetricRow]
+    stored: list[MetricRow] | None
+
+    @property
+    def multi_seed(self) -> bool:
+        if self.stored is not None or any(is_aggregated(r) for r in self.rows):
+            return True
+        seen: set[tuple] = set()
+        for r in self.rows:
+            column = (r.run, r.model, r.benchmark, r.metric, r.judge)
+            if column in seen:
+                return True
+            seen.add(column)
+        return False
+
+
+def _source(path: str) -> Source:
+    p = Path(path)
+    stored = p / AGGREGATE_FILE if p.is_dir() else None
+    return Source(p if p.is_dir() else p.parent, read_metrics(p),
+                  read_metrics(stored) if stored is not None and stored.is_file() else None)
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = [row for path in args.results for row in read_metrics(path)]
+    sources = [_source(path) for path in args.results]
+    aggregate = not args.per_seed and any(s.multi_seed for s in sources)
+    for s in sources:
+        given_aggregated = all(is_aggregated(r) for r in s.rows)  # a metrics_aggregated.json passed as a file
+        expect(not (args.reference and given_aggregated),
+               f"--reference: {s.run_dir} holds aggregated rows only; expected the run folder (per-seed rows "
+               "and judgments/)")
+        if aggregate and s.stored is None and not given_aggregated:
+            # pooled CIs need the per-item judgments; without them the CI is left out
+            s.stored = aggregate_rows(s.rows, s.run_dir if (s.run_dir / "judgments").is_dir() else None)
+        if args.reference:
+            per_seed = s.rows
+            s.rows = annotate_significance(per_seed, args.reference, s.run_dir, n_resamples=args.resamples)
+            if s.stored is not None:
+                s.stored = annotate_significance(s.stored, args.reference, s.run_dir, per_seed_rows=per_seed,
+                                                 n_resamples=args.resamples)
+    rows = [r for s in sources for r in (s.stored if aggregate and s.stored is not None else s.rows)]
     text = render(build_leaderboard(rows, args.primary), args.format)
     if args.output:
         write_text_atomic(args.output, text)

@@ -1,5 +1,11 @@
 """One table comparing runs: a row per (run, model, seed), a column per ``benchmark/metric``.
 
+Given aggregated rows (``harness/report/aggregate.py``, one per (run, model) over the run seeds) the
+table has a row per (run, model) with ``n_seeds`` instead of ``seed``, and cells "mean ± std [pooled
+CI]". Per column, the best value (by the column's direction) is marked (bold in md/LaTeX, ``K.best``
+in CSV/JSON), and so is every value that differs significantly from the run's reference model (``†``,
+from the row's ``details.vs_reference``: ``harness/report/compare.py``).
+
 The DataFrame holds, per metric column ``K``, a formatted cell ``K`` ("12.0 [7.1, 18.3]", percent
 for rates) and raw numbers ``K.value``, ``K.ci_low``, ``K.ci_high``, ``K.n`` for sorting and CSV.
 Rows are sorted by one primary column in its good-first direction (the direction the rows record for
@@ -23,10 +29,17 @@ from tabulate import tabulate
 from harness.errors import UserError, expect, unknown_name
 from harness.io import to_json
 from harness.metrics import is_rate
+from harness.report.aggregate import SeedStats, is_aggregated
+from harness.report.compare import ALPHA
 from harness.report.metrics_table import MetricRow
 
 ID_COLUMNS = ("run", "model", "seed")
+AGGREGATED_ID_COLUMNS = ("run", "model", "n_seeds")
 RAW_FIELDS = ("value", "ci_low", "ci_high", "n")
+MARK_FIELDS = ("best", "p_vs_reference")  # per cell: best in its column; p-value of the test against the reference
+SIGNIFICANT = "†"
+_BOLD = ("⟦", "⟧")  # best-cell markers in the display table, turned into **..** (md) or \textbf{..} (LaTeX)
+_TIE = 1e-12
 SPREAD_FIELDS = ("min", "max")  # from a row's details, for statistics without a CI
 DEFAULT_PRIMARY_METRICS = ("asr", "attack_success_rate")  # lower harm first, when present
 MISSING_CELL = "n/a"
@@ -61,6 +74,9 @@ def format_cell(row: MetricRow, percent: bool, show_n: bool) -> str:
     if math.isnan(row.value):
         return MISSING_CELL
     cell = _fmt_number(row.value, percent)
+    stats = SeedStats.of(row)
+    if stats is not None and stats.std is not None:
+        cell += f" ± {_fmt_number(stats.std, percent)}"
     if not (math.isnan(row.ci_low) or math.isnan(row.ci_high)):
         cell += f" [{_fmt_number(row.ci_low, percent)}, {_fmt_number(row.ci_high, percent)}]"
     elif (spread := _spread(row)) is not None:
@@ -91,9 +107,28 @@ def _resolve_primary(primary: str | None, columns: list[MetricColumn]) -> Metric
     return by_key[primary]
 
 
+def _reference_test(row: MetricRow) -> dict[str, Any]:
+    return (row.details or {}).get("vs_reference") or {}
+
+
+def _mark_best(df: pd.DataFrame, columns: list[MetricColumn]) -> None:
+    """``K.best``: the column's best value by its direction (ties all marked; nothing when all are equal)."""
+    for c in columns:
+        values = df[f"{c.key}.value"].astype(float)
+        best = values.max() if c.higher_is_better else values.min()
+        marked = (values - best).abs() <= _TIE
+        informative = int(values.notna().sum()) > 1 and not bool(marked.all())
+        df[f"{c.key}.best"] = marked if informative else False
+
+
 def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> pd.DataFrame:
     """Merge rows (from one or several runs) into one sorted table; see the module docstring."""
     expect(len(rows) > 0, "no metric rows to tabulate; expected at least one results file with rows")
+    aggregated = [is_aggregated(r) for r in rows]
+    expect(all(aggregated) or not any(aggregated),
+           "cannot tabulate aggregated (over seeds) and per-seed rows together; expected one kind "
+           "(`leaderboard` aggregates single-seed runs itself unless --per-seed)")
+    ids = AGGREGATED_ID_COLUMNS if all(aggregated) else ID_COLUMNS
     keys = _column_keys(rows)
     cells: dict[tuple[str, str, int | None], dict[str, MetricRow]] = {}
     for r in rows:
@@ -129,11 +164,18 @@ def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> 
     records = []
     for (run, model, seed), slot in cells.items():
         record: dict[str, Any] = {"run": run, "model": model, "seed": seed}
+        if ids is AGGREGATED_ID_COLUMNS:
+            record["n_seeds"] = max(SeedStats.of(r).n_seeds for r in slot.values())
         for c in columns:
             r = slot.get(c.key)
             record[c.key] = MISSING_CELL if r is None else format_cell(r, c.is_rate, show_n=c.n is None)
             for name in RAW_FIELDS:
                 record[f"{c.key}.{name}"] = math.nan if r is None else getattr(r, name)
+            stats = None if r is None else SeedStats.of(r)
+            record[f"{c.key}.std"] = math.nan if stats is None or stats.std is None else stats.std
+            test = {} if r is None else _reference_test(r)
+            record[f"{c.key}.p_vs_reference"] = math.nan if test.get("p_value") is None else test["p_value"]
+            record[f"{c.key}.reference"] = test.get("model")
             record[f"{c.key}.judge"] = None if r is None else r.judge
             record[f"{c.key}.truncated"] = ((r.details or {}).get("truncated") or 0) if r is not None else 0
             spread = None if r is None else _spread(r)
@@ -144,11 +186,12 @@ def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> 
     df["seed"] = df["seed"].astype("Int64")
     for c in columns:
         df[f"{c.key}.n"] = df[f"{c.key}.n"].astype("Int64")
+    _mark_best(df, columns)
 
     sort_by = _resolve_primary(primary, columns)
     ascending = not sort_by.higher_is_better
     df = df.sort_values(
-        [f"{sort_by.key}.value", *ID_COLUMNS],
+        [f"{sort_by.key}.value", *ids],
         ascending=[ascending, True, True, True],
         na_position="last",
         kind="mergesort",
@@ -156,6 +199,7 @@ def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> 
     df.attrs["columns"] = columns
     df.attrs["primary"] = sort_by.key
     df.attrs["ascending"] = ascending
+    df.attrs["ids"] = ids
     return df
 
 
@@ -167,24 +211,52 @@ def _columns(df: pd.DataFrame) -> list[MetricColumn]:
     return df.attrs["columns"]
 
 
-def _id_cells(row: pd.Series) -> list[Any]:
-    return [row["run"], row["model"], "" if pd.isna(row["seed"]) else int(row["seed"])]
+def _ids(df: pd.DataFrame) -> tuple[str, ...]:
+    return df.attrs.get("ids", ID_COLUMNS)
 
 
-def _display_table(df: pd.DataFrame) -> tuple[list[str], list[list[Any]]]:
+def _id_cells(df: pd.DataFrame, row: pd.Series) -> list[Any]:
+    last = _ids(df)[-1]
+    return [row["run"], row["model"], "" if pd.isna(row[last]) else int(row[last])]
+
+
+def _significant(row: pd.Series, c: MetricColumn) -> bool:
+    p = row[f"{c.key}.p_vs_reference"]
+    return not pd.isna(p) and p < ALPHA
+
+
+def _display_cell(row: pd.Series, c: MetricColumn, bold: tuple[str, str]) -> str:
+    cell = row[c.key] + (f" {SIGNIFICANT}" if _significant(row, c) else "")
+    return f"{bold[0]}{cell}{bold[1]}" if row[f"{c.key}.best"] else cell
+
+
+def _display_table(df: pd.DataFrame, bold: tuple[str, str] = _BOLD) -> tuple[list[str], list[list[Any]]]:
+    """Headers and cells as shown; best cells are wrapped in ``bold`` (markers a renderer may replace)."""
     columns = _columns(df)
-    headers = [*ID_COLUMNS, *(c.header() for c in columns)]
-    body = [_id_cells(row) + [row[c.key] for c in columns] for _, row in df.iterrows()]
+    headers = [*_ids(df), *(c.header() for c in columns)]
+    body = [_id_cells(df, row) + [_display_cell(row, c, bold) for c in columns] for _, row in df.iterrows()]
     return headers, body
+
+
+def _bold(text: str, start: str, end: str) -> str:
+    return text.replace(_BOLD[0], start).replace(_BOLD[1], end)
 
 
 def _footnote(df: pd.DataFrame) -> list[str]:
     columns = _columns(df)
     direction = "lower" if df.attrs["ascending"] else "higher"
     spread = [c.key for c in columns if c.spread]
+    cells = ("mean ± std over run seeds [pooled 95% CI over items]" if _ids(df) == AGGREGATED_ID_COLUMNS
+             else "value [CI low, CI high]")
     lines = [
-        f"Cells: value [CI low, CI high]; % = rate in percent. Sorted by {df.attrs['primary']} ({direction} is better).",
+        f"Cells: {cells}; % = rate in percent. Sorted by {df.attrs['primary']} ({direction} is better).",
     ]
+    if any(df[f"{c.key}.best"].any() for c in columns):
+        lines.append("Bold: the best value of its column (by the metric's direction).")
+    references = sorted({ref for c in columns for ref in df[f"{c.key}.reference"].dropna()})
+    if references:
+        lines.append(f"{SIGNIFICANT}: differs from {', '.join(references)} (paired sign-flip test over items, "
+                     f"p < {ALPHA:g}).")
     if spread:
         lines.append(f"{', '.join(spread)}: mean (min–max) over a fixed set (no sampling CI).")
     judged = [f"{c.key}: {c.judge}" for c in columns if c.judge]
@@ -198,7 +270,7 @@ def _footnote(df: pd.DataFrame) -> list[str]:
 
 
 def _render_md(df: pd.DataFrame) -> str:
-    headers, body = _display_table(df)
+    headers, body = _display_table(df, bold=("**", "**"))
     table = tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
     return table + "\n\n" + "\n".join(_footnote(df)) + "\n"
 
@@ -217,14 +289,20 @@ def _render_latex(df: pd.DataFrame) -> str:
     notes = "".join(rf"\multicolumn{{{len(headers)}}}{{l}}{{\footnotesize {_latex_text(line)}}} \\" + "\n"
                     for line in _footnote(df))
     head, _, tail = table.rpartition(r"\bottomrule")
-    return head + r"\midrule" + "\n" + notes + r"\bottomrule" + tail + "\n"
+    text = head + r"\midrule" + "\n" + notes + r"\bottomrule" + tail + "\n"
+    return _bold(text, r"\textbf{", "}").replace(SIGNIFICANT, r"$^\dagger$")
+
+
+def _raw_fields(df: pd.DataFrame, c: MetricColumn) -> tuple[str, ...]:
+    """The numbers CSV and JSON carry per cell (std only for aggregated tables, min/max for spreads)."""
+    std = ("std",) if _ids(df) == AGGREGATED_ID_COLUMNS else ()
+    return (*RAW_FIELDS, *std, *(SPREAD_FIELDS if c.spread else ()), *MARK_FIELDS)
 
 
 def _render_csv(df: pd.DataFrame) -> str:
     columns = _columns(df)
-    raw = [f"{c.key}.{name}" for c in columns
-           for name in (*RAW_FIELDS, *(SPREAD_FIELDS if c.spread else ()), "judge")]
-    return df[[*ID_COLUMNS, *raw]].to_csv(index=False)
+    raw = [f"{c.key}.{name}" for c in columns for name in (*_raw_fields(df, c), "judge")]
+    return df[[*_ids(df), *raw]].to_csv(index=False)
 
 
 def _render_json(df: pd.DataFrame) -> str:
@@ -234,15 +312,18 @@ def _render_json(df: pd.DataFrame) -> str:
         return None if pd.isna(x) else x.item() if hasattr(x, "item") else x
 
     rows = []
+    last = _ids(df)[-1]
     for _, row in df.iterrows():
-        run, model, seed = _id_cells(row)
-        metrics = {c.key: {name: number(row[f"{c.key}.{name}"])
-                           for name in (*RAW_FIELDS, *(SPREAD_FIELDS if c.spread else ()))} for c in columns}
-        rows.append({"run": run, "model": model, "seed": seed if seed != "" else None, "metrics": metrics})
+        run, model, seed = _id_cells(df, row)
+        metrics = {c.key: {name: number(row[f"{c.key}.{name}"]) for name in _raw_fields(df, c)} for c in columns}
+        for c in columns:
+            metrics[c.key]["reference"] = row[f"{c.key}.reference"]
+        rows.append({"run": run, "model": model, last: seed if seed != "" else None, "metrics": metrics})
     doc = {
         "schema": 1,
         "primary": df.attrs["primary"],
         "ascending": df.attrs["ascending"],
+        "alpha": ALPHA,
         "columns": [
             {k: getattr(c, k) for k in ("key", "benchmark", "metric", "judge", "higher_is_better", "is_rate", "spread")}
             for c in columns

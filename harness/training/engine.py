@@ -85,7 +85,7 @@ def _checked_truncation(examples: list[Example], cfg: TrainConfig, where: str) -
 
 def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: list[Record], out_dir: str | Path,
           system_prompt: str | None = None, direction=None, progress: bool = True, *, selection=None,
-          config_path: str = "training", precision: Precision | None = None) -> TrainResult:
+          direction_prompts: tuple[list[str], list[str]] | None = None, config_path: str = "training", precision: Precision | None = None) -> TrainResult:
     """Fine-tune ``model_path`` on ``records`` with ``defense``; ``config_path`` names ``cfg`` in errors.
 
     ``precision`` overrides the machine's choice (``training_precision``); tests use it to train
@@ -113,14 +113,14 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
                                                  target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
     ctx = DefenseContext(model=model, tokenizer=tokenizer, base_model_path=Path(model_path), train_config=cfg,
                          examples=examples, run_dir=out_dir, system_prompt=system_prompt, direction=direction,
-                         selection=selection, total_steps=cfg.steps, autocast=precision.autocast_context)
+                         direction_prompts=direction_prompts, selection=selection, total_steps=cfg.steps, autocast=precision.autocast_context)
     defense.prepare(ctx)  # may append examples (kind="extra") and compute reference statistics
     truncation = _checked_truncation(ctx.examples, cfg, config_path)
     ckpt_dir = out_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=cfg.steps,
-        per_device_train_batch_size=cfg.batch_size,
+        per_device_train_batch_size=ctx.batch_size or cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler,
@@ -145,8 +145,11 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         write_json_atomic(out_dir / "train_config.json", {
             "train": asdict(cfg), "defense": defense.describe(), "examples": len(ctx.examples),
             "truncation": truncation.to_dict(), "precision": precision.to_dict(), "state": ctx.state})
+    # A defense that composes its batches (safety mixing) gives the order; it is read sequentially.
+    ordered = ctx.sample_order is not None
+    dataset = ExampleDataset([ctx.examples[i] for i in ctx.sample_order] if ordered else ctx.examples)
     trainer = DefenseTrainer(
-        model=model, args=args, train_dataset=ExampleDataset(ctx.examples),
+        model=model, args=args, train_dataset=dataset, ordered=ordered,
         data_collator=Collator(tokenizer.pad_token_id), defense=defense, ctx=ctx,
         callbacks=[StepLogCallback(defense, ctx, out_dir / "train_log.jsonl"), PruneResumeState()],
     )

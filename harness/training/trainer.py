@@ -1,8 +1,9 @@
 """``DefenseTrainer``: ``transformers.Trainer`` with one override point, ``compute_loss``.
 
 The defense's hidden-state layers are captured by forward hooks in the same forward pass; its extra
-loss is added to the LM loss. Everything else (optimiser, schedules, checkpoints, resume, logging,
-accelerate/FSDP/DeepSpeed) is the stock Trainer's.
+loss is added to the LM loss, or replaces it when the defense says so (``Defense.replaces_lm_loss``).
+Everything else (optimiser, schedules, checkpoints, resume, logging, accelerate/FSDP/DeepSpeed) is
+the stock Trainer's.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ BATCH_ONLY_KEYS = ("prompt_len", "sample_index")
 
 
 class DefenseTrainer(Trainer):
-    def __init__(self, *args, defense: Defense, ctx: DefenseContext, **kwargs) -> None:
+    def __init__(self, *args, defense: Defense, ctx: DefenseContext, ordered: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.defense = defense
         self.ctx = ctx
+        self.ordered = ordered  # the dataset is already in batch order (a defense composed the batches)
         # The LM loss is a per-batch mean; let the Trainer divide by the accumulation steps for the
         # whole loss (LM + defense) instead of expecting the model to normalise by token count.
         self.model_accepts_loss_kwargs = False
         self._terms: dict[str, list[float]] = defaultdict(list)
+
+    def _get_train_sampler(self, train_dataset=None):
+        if self.ordered:
+            return torch.utils.data.SequentialSampler(train_dataset or self.train_dataset)
+        return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         extra = {k: inputs.pop(k) for k in BATCH_ONLY_KEYS if k in inputs}
@@ -37,9 +44,11 @@ class DefenseTrainer(Trainer):
             outputs = model(**inputs)
         loss = outputs.loss
         self._terms["lm_loss"].append(float(loss.detach()))
-        defense_loss, logs = self.defense.loss(self.ctx, {**inputs, **extra}, hidden)
+        defense_loss, logs = self.defense.loss(self.ctx, {**inputs, **extra, "logits": outputs.logits}, hidden)
+        if self.defense.replaces_lm_loss and defense_loss is None:
+            raise RuntimeError(f"defense {self.defense.name} replaces the LM loss but returned no loss")
         if defense_loss is not None:
-            loss = loss + defense_loss
+            loss = defense_loss if self.defense.replaces_lm_loss else loss + defense_loss
             self._terms["defense_loss"].append(float(defense_loss.detach()))
         for key, value in logs.items():
             self._terms[key].append(float(value))

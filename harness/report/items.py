@@ -1,0 +1,60 @@
+"""Per-item values behind a metrics row, read back from the verdicts the evaluation wrote.
+
+Seed aggregation (pooled CI) and paired comparisons resample items, so they need the per-prompt
+values, not the rows' means. A row records its verdict file as ``details.judgments`` (relative to
+the run folder); rows written before that field point to the one layout that existed then,
+``judgments/<judge>/<model>/<benchmark>.jsonl``. The value of an item is the metric's own per-item
+value (``harness.metrics``' registry), so a mean over items reproduces the row's value exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.errors import UserError, expect
+from harness.io import safe_name
+from harness.metrics import has_sampling_ci, metric_spec
+from harness.report.metrics_table import MetricRow
+
+VERDICT_FIELDS = ("refused", "correct")  # a judge's verdict, a task scorer's result
+
+
+def judgments_file(judge_id: str, model_folder: str, benchmark: str) -> str:
+    """Where the evaluation writes a model's verdicts on a benchmark, relative to the run folder."""
+    return f"judgments/{safe_name(judge_id)}/{model_folder}/{safe_name(benchmark)}.jsonl"
+
+
+def judgments_path(run_dir: Path, row: MetricRow) -> Path:
+    """The verdict file behind ``row`` (see the module docstring for rows without ``details.judgments``)."""
+    recorded = (row.details or {}).get("judgments")
+    return Path(run_dir) / (recorded or judgments_file(row.judge or "", safe_name(row.model), row.benchmark))
+
+
+def has_items(row: MetricRow) -> bool:
+    """Rows whose metric is a mean over sampled items (not ``r_cosine`` over a fixed set of layers)."""
+    return has_sampling_ci(row.metric) and row.n > 0
+
+
+def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
+    """``{item id: per-item value}`` of ``row``'s metric; a one-line UserError when the verdicts are missing."""
+    path = judgments_path(run_dir, row)
+    expect(path.is_file(), f"{row.model} {row.benchmark}/{row.metric} (seed {row.seed}): per-item verdicts "
+                           f"{str(path)!r} not found; expected the run folder that wrote metrics.json, with its "
+                           "judgments/ (they are not committed with results)")
+    ids, items = [], []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise UserError(f"{path}: line {i + 1} is not JSON") from None
+        field = next((f for f in VERDICT_FIELDS if f in record), None)
+        expect(field is not None and "id" in record,
+               f"{path}: line {i + 1} has no id and {' or '.join(VERDICT_FIELDS)}; expected a judgments file")
+        ids.append(str(record["id"]))
+        items.append(record[field])
+    values = metric_spec(row.metric).item_values(items)
+    expect(len(set(ids)) == len(ids), f"{path}: item ids repeat; expected one verdict per item")
+    return dict(zip(ids, values, strict=True))
