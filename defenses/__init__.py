@@ -12,7 +12,8 @@ from defenses.base import Defense, DefenseContext
 from harness.errors import unknown_name
 
 BUILTIN_MODULES = ("defenses.vanilla", "defenses.procon", "defenses.safeinstr", "defenses.kl_anchor",
-                   "defenses.constrained_sft", "defenses.freeze_safety_layers", "defenses.lisa")
+                   "defenses.constrained_sft", "defenses.freeze_safety_layers", "defenses.lisa",
+                   "defenses.vaccine", "defenses.booster", "defenses.safelora", "defenses.bea")
 _REGISTRY: dict[str, type[Defense]] = {}
 
 __all__ = ["Defense", "DefenseContext", "available_defenses", "build_defense", "register_defense"]

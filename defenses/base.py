@@ -4,10 +4,17 @@
     loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs;
                                       ``batch["logits"]`` holds the training forward's logits
     on_step(ctx, step)                schedules (warm-up), alternating phases
-    finalize(ctx)                     post-hoc weight edits (e.g. SafeLoRA-style projection)
+    finalize(ctx)                     post-hoc weight edits (SafeLoRA), with the unaligned and aligned paths
+
+Beyond the training loop, a defense may also change the stages around it, without special cases in
+the pipeline: ``alignment_defense()`` trains this row's own start model (Vaccine, Booster: the
+aligned-model cache keys on it), and ``evaluation_system_prompt()`` / ``evaluation_note`` set what
+its model is evaluated with (BEA's secret trigger; the leaderboard footnote names it).
 
 A ``Params`` field named ``layers`` (decoder-layer indices, or None for a default) is range-checked
-against the model's config.json by the pipeline before anything trains.
+against the model's config.json by the pipeline before anything trains; one named ``unaligned`` (a
+model reference) is, for a defense with ``needs_unaligned_model`` in a run without an alignment stage,
+the unaligned model whose fingerprint keys the training.
 """
 
 from __future__ import annotations
@@ -27,11 +34,14 @@ class DefenseContext:
 
     model: Any  # the (PEFT-wrapped) model being trained
     tokenizer: Any
-    base_model_path: Path
+    base_model_path: Path  # the start model being fine-tuned (the aligned model when the run aligns)
     train_config: Any  # harness.config.TrainConfig
     examples: list  # harness.training.examples.Example, a defense may append (kind="safety_harmful", ...)
     run_dir: Path
     system_prompt: str | None = None
+    # The run's model before its alignment stage (SafeLoRA's "unaligned" weights); None when the run
+    # has no alignment stage. Set only for a defense with ``needs_unaligned_model``.
+    unaligned_model_path: Path | None = None
     direction: Any = None  # harness.directions.RefusalDirection of the starting model, when the run has one
     # (harmful, harmless) prompts r was extracted from: a defense re-extracts r on the training model
     direction_prompts: tuple[list[str], list[str]] | None = None
@@ -62,6 +72,8 @@ class Defense:
     # True: ``loss`` returns the whole training objective, which the trainer uses *instead of* the LM
     # loss (e.g. constrained SFT); the LM loss is still computed and logged as ``lm_loss``.
     replaces_lm_loss: ClassVar[bool] = False
+    # True: ``finalize`` reads ``ctx.unaligned_model_path`` (its fingerprint then keys the training).
+    needs_unaligned_model: ClassVar[bool] = False
 
     def __init__(self, params: Any = None) -> None:
         self.params = params if params is not None else self.Params()
@@ -100,7 +112,27 @@ class Defense:
         """Called at the start of every optimiser step."""
 
     def finalize(self, ctx: DefenseContext) -> None:
-        """Called once after training, before the adapter/weights are saved."""
+        """Called once after training, before the adapter/weights are saved; what it records in
+        ``ctx.state`` is written to ``train_config.json``."""
+
+    # ------------------------------------------------------------ stages around the training loop
+    def alignment_defense(self) -> Defense | None:
+        """The defense the alignment stage trains with to make *this row's* start model (an
+        alignment-stage defense such as Vaccine or Booster), or None: the run's shared aligned model.
+        Needs an ``alignment:`` block; the aligned-model cache keys on the returned defense."""
+        return None
+
+    def evaluation_system_prompt(self, system_prompt: str | None, tokenizer: Any = None) -> str | None:
+        """The system prompt this defense's fine-tuned model is evaluated with; default: the run's.
+
+        ``tokenizer``: the start model's (the pipeline passes it to a defense that overrides this hook,
+        also when its training stage was reused and ``prepare`` never ran in this process)."""
+        return system_prompt
+
+    @property
+    def evaluation_note(self) -> str | None:
+        """How this row's evaluation differs from the others' (leaderboard footnote); None: it does not."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         from dataclasses import asdict, is_dataclass

@@ -50,7 +50,8 @@ class SafetyMixParams:
 
 def safety_records(params: SafetyMixParams, where: str) -> list[Record]:
     """Harmful prompts with refusals (kind safety_harmful), then harmless ones with answers."""
-    from harness.alignment import builtin_refusals, pick_refusal
+    from harness.canned import builtin_refusals
+    from harness.canned import pick_for as pick_refusal
 
     harmful = load_records(params.harmful)
     if not harmful:
@@ -92,14 +93,18 @@ def mixed_order(task: list[int], safety: list[int], batch_size: int, extra: int,
     return order
 
 
-def add_safety_examples(ctx, params: SafetyMixParams, where: str) -> None:
-    """Encode the safety records into ``ctx.examples`` and set the mixed batch order (``ctx.sample_order``)."""
+def add_safety_examples(ctx, params: SafetyMixParams, where: str, system_prompt: str | None = None) -> None:
+    """Encode the safety records into ``ctx.examples`` and set the mixed batch order (``ctx.sample_order``).
+
+    ``system_prompt``: the safety examples' own system prompt (BEA's triggered one); None: the run's
+    (``ctx.system_prompt``), as for the task examples."""
     from harness.training.examples import IGNORE_INDEX, encode_records
 
     cfg = ctx.train_config
     records = safety_records(params, where)
     start = len(ctx.examples)
-    added = encode_records(ctx.tokenizer, records, ctx.system_prompt, cfg.max_length, cfg.max_prompt_length,
+    system_prompt = ctx.system_prompt if system_prompt is None else system_prompt
+    added = encode_records(ctx.tokenizer, records, system_prompt, cfg.max_length, cfg.max_prompt_length,
                            start_index=start)
     for example, record in zip(added, records, strict=True):
         example.kind = record.meta["kind"]

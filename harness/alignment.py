@@ -5,21 +5,22 @@ instructions -> a built-in refusal sentence; harmless instructions -> (default) 
 greedy answer (self-distillation, so alignment teaches refusal and little else; the pilot in the
 project notes used this), or the data set's responses. The adapter is merged and the merged model is
 cached by a content hash of (base weights, alignment data, training config, system prompt): a second
-run reuses it at no cost. The key also covers the code and library versions and the training
+run reuses it at no cost. An alignment-stage defense (Vaccine, Booster: ``Defense.alignment_defense``)
+trains its row's own aligned model from the same records; its description is then part of the key.
+The key also covers the code and library versions and the training
 device/dtype, so an upgrade or a cache shared between a CPU and a GPU machine never reuses a model
 made with other numerics.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from harness.canned import builtin_refusals, pick_for
 from harness.config import AlignmentConfig
-from harness.data import BUILTIN_DIR, load_records
+from harness.data import load_records
 from harness.errors import UserError
 from harness.generation import GenerationRequest, Generator, SamplingConfig
 from harness.io import atomic_directory, fingerprint_dir, sha256_json, write_json_atomic
@@ -30,13 +31,9 @@ from harness.stages import numerics_versions
 from harness.training.precision import Precision, training_precision
 
 
-def builtin_refusals() -> list[str]:
-    return json.loads((BUILTIN_DIR / "refusals.json").read_text(encoding="utf-8"))
-
-
 def pick_refusal(record_id: str, refusals: list[str]) -> str:
     """Deterministic (hash of the id), so the alignment set never changes between runs."""
-    return refusals[int(hashlib.sha256(record_id.encode()).hexdigest(), 16) % len(refusals)]
+    return pick_for(record_id, refusals)
 
 
 def alignment_records(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str) -> list[Record]:
@@ -59,32 +56,42 @@ def alignment_records(base_path: Path, cfg: AlignmentConfig, system_prompt: str 
 
 
 def alignment_key(base_path: Path, cfg: AlignmentConfig, records: list[Record], system_prompt: str | None,
-                  precision: Precision) -> str:
+                  precision: Precision, defense: dict | None = None) -> str:
     """Cache key of an aligned model: its inputs, plus what changes its numbers for the same inputs
-    (harness numerics version, torch/transformers/peft/accelerate versions, training device/dtype)."""
-    return sha256_json({
+    (harness numerics version, torch/transformers/peft/accelerate versions, training device/dtype).
+    ``defense``: an alignment-stage defense's description (absent for the plain alignment, whose
+    keys therefore do not change)."""
+    inputs = {
         "base": fingerprint_dir(base_path),
         "records": [(r.prompt, r.response) for r in records],
         "train": asdict(cfg.train),
         "system_prompt": system_prompt,
         "precision": precision.to_dict(),
         "versions": numerics_versions(),
-    })[:16]
+    }
+    if defense is not None:
+        inputs["defense"] = defense
+    return sha256_json(inputs)[:16]
 
 
-def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str = "auto") -> Path:
-    """Return the folder of the aligned (merged) model, training it only if no cached copy exists."""
+def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engine: str = "auto",
+          defense=None) -> Path:
+    """Return the folder of the aligned (merged) model, training it only if no cached copy exists.
+
+    ``defense`` (a ``defenses.base.Defense``): train the alignment with it instead of plain SFT
+    (an alignment-stage defense); its own cache entry."""
     from defenses.vanilla import Vanilla
     from harness.training.engine import train
 
     records = alignment_records(base_path, cfg, system_prompt, engine)
     precision = training_precision(cfg.train)
-    key = alignment_key(base_path, cfg, records, system_prompt, precision)
+    key = alignment_key(base_path, cfg, records, system_prompt, precision,
+                        defense.describe() if defense is not None else None)
     final = cache_dir("aligned") / key
     if (final / "config.json").exists():
         return final
     work = cache_dir("aligned") / f"{key}.work"  # checkpoints live here, so a killed alignment resumes
-    result = train(base_path, cfg.train, Vanilla(), records, work, system_prompt=system_prompt,
+    result = train(base_path, cfg.train, defense or Vanilla(), records, work, system_prompt=system_prompt,
                    config_path="alignment.train", precision=precision)
     from peft import PeftModel
 
@@ -92,8 +99,12 @@ def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engi
     with atomic_directory(final) as scratch:
         merged.save_pretrained(scratch)
         load_tokenizer(base_path).save_pretrained(scratch)
+        if (work / "train_log.jsonl").exists():  # the per-step terms (an alignment-stage defense's too)
+            shutil.copyfile(work / "train_log.jsonl", scratch / "train_log.jsonl")
         write_json_atomic(scratch / "procon_alignment.json", {
-            "base": str(base_path), "key": key, "n_records": len(records), "train": asdict(cfg.train), "harmless_responses": cfg.harmless_responses,
+            "base": str(base_path), "key": key, "n_records": len(records), "train": asdict(cfg.train),
+            "harmless_responses": cfg.harmless_responses,
+            "defense": defense.describe() if defense is not None else None,
         })
     shutil.rmtree(work, ignore_errors=True)
     return final

@@ -182,8 +182,14 @@ class HarmfulMix:
 
     data: DataSpec
     ratio: float = 0.1
+    # dataset: the records' own responses (e.g. AdvBench's target); builtin: a built-in compliant
+    # lead-in per prompt (harness/canned.py), e.g. for the built-in harmful prompts
+    responses: str = "dataset"
 
     def __post_init__(self) -> None:
+        from harness.canned import check_response_source
+
+        check_response_source(self.responses, "responses")
         if not 0 < self.ratio < 1:
             raise UserError(f"ratio: expected a fraction in (0, 1), got {self.ratio!r}")
 
@@ -322,15 +328,65 @@ class RunConfig:
         return len(self.all_seeds) > 1
 
 
-def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
+def deep_merge(base: dict, overrides: dict) -> dict:
+    """``overrides`` merged into a copy of ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_configs(path: str | Path, overrides: dict | None = None, scenario: str | None = None) -> list[RunConfig]:
+    """The runs of one config file: itself, or one per entry of its top-level ``scenarios:``.
+
+    ``scenarios: {benign: {}, harmful: {training: {harmful_mix: {...}}}}`` runs the config once per
+    scenario, each with its overrides deep-merged in (``deep_merge``), as run ``<scenario>`` in the
+    folder ``<output_dir>/<run>/<scenario>/``, so every scenario gets its own leaderboard and the
+    scenarios share every cache (aligned model, generations). ``scenario`` picks one."""
     data = load_yaml(path)
-    data.update(overrides or {})
+    scenarios = data.pop("scenarios", None)
+    if scenarios is None:
+        if scenario is not None:
+            raise UserError(f"{path}: --scenario {scenario}: the config has no `scenarios:`")
+        return [_config_from_data(path, data, overrides)]
+    if not isinstance(scenarios, dict) or not scenarios or not all(
+            isinstance(v, dict | type(None)) for v in scenarios.values()):
+        raise UserError(f"{path}: config.scenarios: expected a mapping of scenario name -> config overrides, "
+                        f"got {scenarios!r}")
+    if scenario is not None and scenario not in scenarios:
+        raise UserError(f"{path}: --scenario {scenario!r}: unknown; the config has {', '.join(scenarios)}")
+    root = {**data, **(overrides or {})}
+    output_dir = Path(root.get("output_dir", "results")) / str(root.get("run", ""))
+    configs = []
+    for name, changes in scenarios.items():
+        if scenario is not None and name != scenario:
+            continue
+        merged = deep_merge(data, {k: v for k, v in (changes or {}).items() if k not in ("run", "output_dir")})
+        configs.append(_config_from_data(path, merged, {**(overrides or {}), "run": str(name),
+                                                        "output_dir": str(output_dir)}, f"config.scenarios.{name}"))
+    return configs
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> RunConfig:
+    """One run config; a file with ``scenarios:`` must go through ``load_configs``."""
+    data = load_yaml(path)
+    if "scenarios" in data:
+        raise UserError(f"{path}: config has scenarios ({', '.join(map(str, data['scenarios'] or {}))}); "
+                        "load it with load_configs (the commands run each scenario, or one with --scenario)")
+    return _config_from_data(path, data, overrides)
+
+
+def _config_from_data(path: str | Path, data: dict, overrides: dict | None, where: str = "config") -> RunConfig:
+    data = {**data, **(overrides or {})}
     if isinstance(data.get("training"), dict) and "seed" in data["training"]:
         raise UserError(f"{path}: config.training.seed: set the top-level `seed:` instead; it drives training "
                         "through a derived sub-seed (README: Seeds)")
     if "seed" in data and data.get("seeds") is not None:
         raise UserError(f"{path}: config: give either `seed:` (one run seed) or `seeds:` (a list), not both")
     try:
-        return from_dict(RunConfig, data, "config")
+        return from_dict(RunConfig, data, where)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from exc

@@ -115,7 +115,7 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
     from benchmarks.scorers import get_scorer
     from harness.judges import get_judge
     from harness.models import classify_model_ref
-    from harness.pipeline import build_defenses
+    from harness.pipeline import build_defenses, check_defense
 
     hub = HubChecker()
     checks: list[Check] = []
@@ -133,6 +133,7 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
             checks.append(Check(f"models[{entry.name}].adapter", "ok", f"LoRA adapter {entry.adapter}"))
     specs = [] if evaluate_only else _data_specs(cfg)
     for entry, defense in ([] if evaluate_only else build_defenses(cfg)):
+        check_defense(cfg, entry, defense)
         checks.append(Check(f"defenses[{entry.row_name}]", "ok", f"{defense.name} {defense.describe()['params']}"))
     checks.append(_seeds_check(cfg, evaluate_only))
     for entry in cfg.evaluation.benchmarks:

@@ -48,6 +48,10 @@ class EvalTarget:
     folder: str | None = None  # under generations/ and judgments/<judge>/; None: the name made safe
     sampling_seed: int | None = None  # used only when sampling is not greedy; None: the config's sampling seed
     bootstrap_seed: int | None = None  # None: evaluate()'s bootstrap seed
+    # Evaluated with this system prompt instead of the run's (a defense's evaluation-time setting,
+    # e.g. BEA's secret trigger); None: the run's. ``note`` says so in the rows and the footnote.
+    system_prompt: str | None = None
+    note: str | None = None
 
     @property
     def folder_name(self) -> str:
@@ -128,9 +132,14 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
         try:
             for spec, records in benchmarks:
                 base_sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
-                prompts = [format_prompt(tokenizer, r.prompt, system_prompt, chat=spec.chat) for r in records]
+                prompts: dict[str | None, list[str]] = {}  # by system prompt: the run's, or a target's own
+                for t in group:
+                    sp = system_prompt if t.system_prompt is None else t.system_prompt
+                    if sp not in prompts:
+                        prompts[sp] = [format_prompt(tokenizer, r.prompt, sp, chat=spec.chat) for r in records]
                 for sampling, members in _by_sampling_seed(group, base_sampling):
-                    requests = [GenerationRequest(p, t.adapter) for t in members for p in prompts]
+                    requests = [GenerationRequest(p, t.adapter) for t in members
+                                for p in prompts[system_prompt if t.system_prompt is None else t.system_prompt]]
                     for key in generator.keys(requests, sampling):
                         digest.update(key.encode())
                     completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(members)} models",
@@ -195,4 +204,5 @@ def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record]
     value = compute_metric(spec.metric, items, n_boot=cfg.bootstrap, seed=bootstrap_seed)
     return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=spec.metric,
                                 mv=value, judge=judge_id, seed=seed, higher_is_better=spec.higher_is_better,
-                                details={"truncated": truncated, "judgments": judgments})
+                                details={"truncated": truncated, "judgments": judgments,
+                                         **({"evaluation": target.note} if target.note else {})})

@@ -216,12 +216,10 @@ def load_model(path: str | Path, dtype: str = "float32", device: str | None = No
     return model
 
 
-def decoder_layers(model):
-    """The list of transformer blocks of a causal LM, through the wrappers training puts around it.
-
-    Data-parallel wrappers (DDP, FSDP, DeepSpeed: ``.module``), ``torch.compile`` (``._orig_mod``)
-    and PEFT (``get_base_model``) are unwrapped, in whatever nesting order they come.
-    """
+def unwrap_model(model):
+    """The causal LM inside the wrappers training puts around it, in whatever nesting order they come:
+    data-parallel wrappers (DDP, FSDP, DeepSpeed: ``.module``), ``torch.compile`` (``._orig_mod``)
+    and PEFT (``get_base_model``)."""
     import torch
 
     base = model
@@ -233,10 +231,15 @@ def decoder_layers(model):
         elif hasattr(base, "get_base_model"):
             inner = base.get_base_model()
         else:
-            break
+            return base
         if inner is base:
-            break
+            return base
         base = inner
+
+
+def decoder_layers(model):
+    """The list of transformer blocks of a causal LM, through its wrappers (``unwrap_model``)."""
+    base = unwrap_model(model)
     inner = getattr(base, "model", base)
     layers = getattr(inner, "layers", None)
     if layers is None:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from defenses import build_defense
+from defenses.base import Defense
 from defenses.procon import middle_band
 from harness.config import RunConfig, TrainConfig
 from harness.data import load_records
@@ -61,6 +62,9 @@ class TrainedModel:
     key: str
     seed: int | None = None
     per_seed: bool = False
+    start_model: Path | None = None  # the row's own start (an alignment-stage defense); None: the run's
+    system_prompt: str | None = None  # evaluated with this system prompt (Defense.evaluation_system_prompt)
+    evaluation_note: str | None = None
 
     @property
     def tag(self) -> str:
@@ -78,12 +82,13 @@ class TrainedModel:
         return sorted(found)
 
     def eval_target(self, start_model: Path) -> EvalTarget:
-        """Adapters ride on the start model's engine; a full model is its own base (its own engine)."""
+        """Adapters ride on their start model's engine; a full model is its own base (its own engine)."""
         seeds = run_seeds(self.seed) if self.seed is not None else {}
         where = {"seed": self.seed, "folder": f"{safe_name(self.name)}/seed-{self.seed}" if self.per_seed else None,
-                 "sampling_seed": seeds.get("sampling"), "bootstrap_seed": seeds.get("bootstrap")}
+                 "sampling_seed": seeds.get("sampling"), "bootstrap_seed": seeds.get("bootstrap"),
+                 "system_prompt": self.system_prompt, "note": self.evaluation_note}
         if self.is_adapter:
-            return EvalTarget(self.name, str(start_model), str(self.path), **where)
+            return EvalTarget(self.name, str(self.start_model or start_model), str(self.path), **where)
         return EvalTarget(self.name, str(self.path), **where)
 
 
@@ -100,9 +105,12 @@ class RunState:
     # manifest's records of the others; `run` writes them whole (a stage of an earlier config never lingers).
     partial: bool = False
     seeds: dict[str, int] = field(init=False)
+    base_model: Path | None = None  # the resolved `model:` (before the alignment stage)
     start_model: Path | None = None
     start_name: str = "base"
     start_fingerprint: str | None = None
+    # start models of alignment-stage defenses (Defense.alignment_defense), by the defense's description
+    row_starts: dict[str, tuple[Path, str]] = field(default_factory=dict)
     direction: RefusalDirection | None = None
     direction_key: str | None = None
     selection: object = None  # harness.selection.Selection, computed when a defense needs it (layers: auto)
@@ -171,13 +179,21 @@ def build_defenses(cfg: RunConfig) -> list:
     return [(d, build_defense(d.name, d.params, f"defenses[{d.row_name}].params")) for d in cfg.defenses]
 
 
+def check_defense(cfg: RunConfig, entry, defense) -> None:
+    """What a defense points at (its data) and needs from the config (an alignment stage)."""
+    defense.check()
+    if defense.alignment_defense() is not None and cfg.alignment is None:
+        raise UserError(f"defenses[{entry.row_name}]: {defense.name} is an alignment-stage defense (it trains "
+                        "its own aligned start model); the config needs an `alignment:` block")
+
+
 def validate(cfg: RunConfig) -> None:
     """Fail on bad defenses, benchmarks, judges or data before any model is loaded or trained."""
     from harness.evaluation import load_benchmarks
     from harness.training.engine import training_records
 
-    for _, defense in build_defenses(cfg):
-        defense.check()
+    for entry, defense in build_defenses(cfg):
+        check_defense(cfg, entry, defense)
     load_benchmarks(cfg.evaluation)
     if cfg.direction.intervene.judge is not None:
         from harness.judges import get_judge
@@ -209,6 +225,7 @@ def prepare_start_model(state: RunState) -> None:
         base = resolve_model(cfg.model, cfg.revision).path
         record.key = fingerprint_dir(base)[:16]
         record.status = "reused"
+    state.base_model = base
     validate_layers(cfg, model_layer_count(base))
     if cfg.alignment is None:
         state.start_model, state.start_name = base, "base"
@@ -268,6 +285,8 @@ class TrainingPlan:
     per_seed: bool = False
     train_cfg: TrainConfig | None = None  # with this seed's derived training sub-seed
     records: list[Record] = field(default_factory=list)
+    start_model: Path | None = None  # what this defense fine-tunes: the run's start, or its own aligned model
+    own_start: bool = False  # start_model comes from the defense's alignment stage
 
     @property
     def output(self) -> str:
@@ -277,14 +296,51 @@ class TrainingPlan:
     def tag(self) -> str:
         return seed_tag(self.entry.row_name, self.seed if self.per_seed else None)
 
-    def trained(self, key: str) -> TrainedModel:
+    def trained(self, key: str, system_prompt: str | None = None) -> TrainedModel:
+        eval_prompt = system_prompt
+        if type(self.defense).evaluation_system_prompt is not Defense.evaluation_system_prompt:
+            # a defense-specific prompt may depend on the start model's tokenizer (BEA's trigger)
+            eval_prompt = self.defense.evaluation_system_prompt(system_prompt, load_tokenizer(self.start_model))
         return TrainedModel(self.entry.row_name, self.folder / self.output, self.output == "adapter", key,
-                            self.seed, self.per_seed)
+                            self.seed, self.per_seed, self.start_model if self.own_start else None,
+                            eval_prompt if eval_prompt != system_prompt else None, self.defense.evaluation_note)
 
 
 def seed_training_config(cfg: RunConfig, seed: int) -> TrainConfig:
     """The training config of one run seed: its derived ``training`` sub-seed (README "Seeds")."""
     return replace(cfg.training, seed=run_seeds(seed)["training"])
+
+
+def row_start_model(state: RunState, entry, defense) -> tuple[Path, str, bool]:
+    """The model a defense fine-tunes, its fingerprint, and whether it is the defense's own: an
+    alignment-stage defense aligns the run's base model itself (cached like the shared aligned model,
+    keyed on the defense); every other defense starts from the run's start model."""
+    aligner = defense.alignment_defense()
+    if aligner is None:
+        return state.start_model, state.start_fingerprint, False
+    key = sha256_json(aligner.describe())
+    if key not in state.row_starts:
+        from harness.alignment import align
+
+        cfg = state.cfg
+        with unkeyed_stage(state, f"align {entry.row_name}") as record:
+            t0 = time.time()
+            path = align(state.base_model, cfg.alignment, cfg.system_prompt, cfg.evaluation.engine, defense=aligner)
+            record.key = path.name
+            record.status = "reused" if (path / "config.json").stat().st_mtime < t0 else "computed"
+            record.extra = {"path": str(path), "defense": aligner.describe()}
+        state.row_starts[key] = (path, fingerprint_dir(path))
+    path, fingerprint = state.row_starts[key]
+    return path, fingerprint, True
+
+
+def _unaligned_fingerprint(state: RunState, defense) -> str | None:
+    """The unaligned weights a post-hoc defense reads: the run's model before its alignment stage, or,
+    in a run without one, the model its ``unaligned`` param names (a Params convention, like ``layers``)."""
+    if state.cfg.alignment is not None:
+        return fingerprint_dir(state.base_model)
+    ref = getattr(defense.params, "unaligned", None)
+    return fingerprint_dir(resolve_model(ref).path) if ref else None
 
 
 def plan_training(state: RunState, records: list[Record], seed: int | None = None) -> list[TrainingPlan]:
@@ -298,17 +354,21 @@ def plan_training(state: RunState, records: list[Record], seed: int | None = Non
     train_cfg = seed_training_config(cfg, seed)
     plans = []
     for entry, defense in build_defenses(cfg):
-        inputs = {"start_model": state.start_fingerprint, "records": _hash_records(records), "n_records": len(records),
+        start, start_fingerprint, own = row_start_model(state, entry, defense)
+        inputs = {"start_model": start_fingerprint, "records": _hash_records(records), "n_records": len(records),
                   "train": asdict(train_cfg), "defense": defense.describe(),
                   "direction": state.direction_key if defense.needs_direction else None,
                   "system_prompt": cfg.system_prompt, "versions": numerics_versions(),
                   "precision": training_precision(train_cfg).to_dict()}
         if defense.needs_selection:  # only then: keeps the keys of runs that never select unchanged
             inputs["selection"] = state.selection_key
+        if defense.needs_unaligned_model:
+            inputs["unaligned"] = _unaligned_fingerprint(state, defense)
         folder = cfg.run_dir / "models" / entry.row_name
         if cfg.multi_seed:
             folder = folder / f"seed-{seed}"
-        plans.append(TrainingPlan(entry, defense, folder, inputs, seed, cfg.multi_seed, train_cfg, records))
+        plans.append(TrainingPlan(entry, defense, folder, inputs, seed, cfg.multi_seed, train_cfg, records,
+                                  start, own))
     return plans
 
 
@@ -339,13 +399,15 @@ def train_defenses(state: RunState) -> None:
     for plan in training_inputs(state):
         with stage(state, f"train {plan.tag}", plan.folder, plan.inputs, outputs=(plan.output,)) as record:
             if not record.reused:
-                result = train(state.start_model, plan.train_cfg, plan.defense, plan.records, plan.folder,
+                result = train(plan.start_model, plan.train_cfg, plan.defense, plan.records, plan.folder,
                                system_prompt=cfg.system_prompt, direction=state.direction,
                                selection=state.selection,
                                direction_prompts=_direction_prompts(cfg) if plan.defense.needs_direction_prompts
+                               else None,
+                               unaligned_path=state.base_model if plan.defense.needs_unaligned_model and cfg.alignment
                                else None)
                 record.extra = {"truncation": result.truncation.to_dict() if result.truncation else None}
-        state.trained[plan.tag] = plan.trained(record.key)
+        state.trained[plan.tag] = plan.trained(record.key, cfg.system_prompt)
 
 
 def finished_trainings(state: RunState) -> tuple[dict[str, TrainedModel], list[str]]:
@@ -359,7 +421,7 @@ def finished_trainings(state: RunState) -> tuple[dict[str, TrainedModel], list[s
         record = read_stage(plan.folder)
         key = stage_key(plan.inputs)
         if record and record.get("key") == key and record.get("status") == "done":
-            found[plan.tag] = plan.trained(key)
+            found[plan.tag] = plan.trained(key, state.cfg.system_prompt)
         else:
             stale.append(plan.tag)
     return found, stale
@@ -373,7 +435,8 @@ def _load_for_drift(state: RunState, trained: TrainedModel, path: Path, model):
 
     name = f"s{path.name}"
     if model is None:
-        model = PeftModel.from_pretrained(load_model(state.start_model), str(path), adapter_name=name)
+        model = PeftModel.from_pretrained(load_model(trained.start_model or state.start_model), str(path),
+                                          adapter_name=name)
     else:
         model.load_adapter(str(path), adapter_name=name)
     model.set_adapter(name)
@@ -395,7 +458,7 @@ def measure_drift(state: RunState) -> dict[str, list[float]]:
     start = state.direction or compute_start_direction(state)
     prompts = drift_prompts(cfg)
     tokenizer = load_tokenizer(state.start_model)
-    start_stats: dict | None = None  # step 0 (the start model), computed once, only if a stage needs it
+    start_stats: dict[Path, dict] = {}  # step 0 per start model, computed once, only if a stage needs it
     final: dict[str, list[float]] = {}
     for tag, trained in state.trained.items():
         points = dict(trained.checkpoints())
@@ -406,10 +469,11 @@ def measure_drift(state: RunState) -> dict[str, list[float]]:
                   "drift_version": DRIFT_VERSION}
         with stage(state, f"drift {trained.tag}", folder, inputs, outputs=("drift.json",)) as record:
             if not record.reused:
-                if start_stats is None:
-                    start_stats = checkpoint_stats(load_model(state.start_model), tokenizer, start, prompts,
-                                                   keep_projections=True)
-                model, curve = None, {"0": start_stats}
+                origin = trained.start_model or state.start_model  # r_0 stays the run's start direction
+                if origin not in start_stats:
+                    start_stats[origin] = checkpoint_stats(load_model(origin), tokenizer, start, prompts,
+                                                           keep_projections=True)
+                model, curve = None, {"0": start_stats[origin]}
                 for step, path in sorted(points.items()):
                     model = _load_for_drift(state, trained, path, model if trained.is_adapter else None)
                     curve[str(step)] = checkpoint_stats(model, tokenizer, start, prompts,
@@ -462,6 +526,9 @@ def drift_rows(state: RunState, final: dict[str, list[float]]) -> list[MetricRow
 def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[MetricRow]:
     cfg = state.cfg
     targets = [EvalTarget(state.start_name, str(state.start_model))]
+    # the own start of an alignment-stage defense is a row too: what its alignment stage achieved
+    own_starts = {t.start_model: t.name for t in state.trained.values() if t.start_model is not None}
+    targets += [EvalTarget(f"{state.start_name}+{name}", str(path)) for path, name in own_starts.items()]
     targets += [trained.eval_target(state.start_model) for trained in state.trained.values()]
     sampling = replace(cfg.evaluation.sampling, seed=state.seeds["sampling"])
     report: dict = {}

@@ -90,6 +90,18 @@ def make_lora_adapter(base: Path, out: Path, *, r: int = 8, alpha: int = 16, b_s
     return out
 
 
+def randomize_lora_b(model, std: float = 0.3, seed: int = 1) -> None:
+    """Random LoRA B matrices in place: PEFT starts them at 0, where a model has not moved and the
+    A matrices get no gradient, so a loss term that is zero at the start would test nothing."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * std)
+
+
 @pytest.fixture(scope="session")
 def tiny_lora_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model_path: Path) -> Path:
     return make_lora_adapter(tiny_model_path, tmp_path_factory.mktemp("lora") / "tiny-lora", b_std=0.5)

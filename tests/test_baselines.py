@@ -30,6 +30,7 @@ from harness.records import Record
 from harness.training.engine import train
 from harness.training.examples import Collator, encode_records
 from harness.training.trainer import read_train_log
+from tests.conftest import randomize_lora_b
 
 SAFETY = {"harmful": {"builtin": "harmful", "split": "train", "limit": 6}, "per_batch": 2}
 
@@ -68,14 +69,6 @@ def _loss(defense, ctx, batch):
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
     out = ctx.model(**inputs)
     return defense.loss(ctx, {**batch, "logits": out.logits}, {})
-
-
-def _move(model, std=0.3, seed=1):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * std)
 
 
 def _base_logprobs(tiny_model_path, batch):
@@ -119,7 +112,7 @@ def test_params_are_validated(name, params, match):
 # ---------------------------------------------------------------- the shared reference helper
 def test_reference_is_the_start_model_even_with_a_moved_adapter(tiny_model_path, tmp_path):
     ctx = _ctx(tiny_model_path, tmp_path)
-    _move(ctx.model)  # adapters are disabled for the reference pass
+    randomize_lora_b(ctx.model)  # adapters are disabled for the reference pass
     ref = response_reference(ctx, top_k=5, batch_size=4, cache_dir=tmp_path / "ref")
     batch = Collator(ctx.tokenizer.pad_token_id)([e.to_features() for e in ctx.examples])
     mask = response_mask(batch)
@@ -151,7 +144,7 @@ def test_kl_anchor_is_zero_before_the_model_moves_and_positive_after(tiny_model_
     loss, logs = _loss(defense, ctx, batch)
     assert abs(loss.item()) < 1e-6 and logs["kl_tokens"] == sum(e.response_tokens for e in ctx.examples)
     assert 0 < ctx.state["kl_anchor"]["ref_rest_mass"] < 1
-    _move(ctx.model)
+    randomize_lora_b(ctx.model)
     loss1, logs1 = _loss(defense, ctx, batch)
     assert loss1.item() > 1e-3 and logs1["kl"] == pytest.approx(loss1.item(), rel=1e-6)
     defense.params.beta = 2.5
@@ -162,7 +155,7 @@ def test_kl_anchor_is_the_full_kl_with_a_full_top_k_and_a_lower_bound_with_a_sma
     defense, ctx, batch = _prepared(tiny_model_path, tmp_path / "full", "kl_anchor", {"top_k": 100_000})
     vocab = ctx.model.get_output_embeddings().weight.shape[0]
     assert defense.reference.top_k == vocab - 1  # capped: one token left in the rest bucket -> exact
-    _move(ctx.model)
+    randomize_lora_b(ctx.model)
     mask = response_mask(batch)
     p = _base_logprobs(tiny_model_path, batch)[:, :-1][mask]
     with torch.no_grad():
@@ -171,7 +164,7 @@ def test_kl_anchor_is_the_full_kl_with_a_full_top_k_and_a_lower_bound_with_a_sma
     exact = (p.exp() * (p - q)).sum(-1).mean().item()
     assert _loss(defense, ctx, batch)[0].item() == pytest.approx(exact, rel=1e-4)
     small, ctx8, batch8 = _prepared(tiny_model_path, tmp_path / "k8", "kl_anchor", {"top_k": 8})
-    _move(ctx8.model)
+    randomize_lora_b(ctx8.model)
     coarse = _loss(small, ctx8, batch8)[0].item()
     assert 0 < coarse <= exact + 1e-6
 
@@ -244,7 +237,7 @@ def test_constrained_sft_zero_at_the_start_then_the_formula(tiny_model_path, tmp
     defense, ctx, batch = _prepared(tiny_model_path, tmp_path, "constrained_sft")
     loss, logs = _loss(defense, ctx, batch)
     assert abs(loss.item()) < 1e-6 and logs["sft_weight"] == pytest.approx(1.0, abs=1e-5)
-    _move(ctx.model)
+    randomize_lora_b(ctx.model)
     loss, _ = _loss(defense, ctx, batch)
     mask = response_mask(batch)
     targets = batch["input_ids"][:, 1:][mask]
@@ -260,7 +253,7 @@ def test_constrained_sft_zero_at_the_start_then_the_formula(tiny_model_path, tmp
 def test_constrained_sft_with_tiny_betas_has_the_sft_gradient(tiny_model_path, tmp_path):
     defense, ctx, batch = _prepared(tiny_model_path, tmp_path, "constrained_sft",
                                     {"betas": [1e-5], "beta_after": 1e-5})
-    _move(ctx.model)
+    randomize_lora_b(ctx.model)
     params = [p for p in ctx.model.parameters() if p.requires_grad]
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "labels")}
     sft = torch.autograd.grad(ctx.model(**inputs).loss, params)
@@ -416,7 +409,7 @@ def test_lisa_proximal_term_value_and_gradient(tiny_model_path, tmp_path):
     defense.on_step(ctx, 2)  # a switch (alignment -> fine-tuning): re-anchored, term 0
     assert defense.proximal(ctx).item() == 0
     anchor = {n: p.detach().clone() for n, p in ctx.model.named_parameters() if p.requires_grad}
-    _move(ctx.model, std=0.1)
+    randomize_lora_b(ctx.model, std=0.1)
     defense.on_step(ctx, 3)  # not a switch: the anchor stays
     term, logs = _loss(defense, ctx, batch)
     params = {n: p for n, p in ctx.model.named_parameters() if p.requires_grad}

@@ -84,3 +84,73 @@ def test_fake_gguf_and_unreachable_hub_are_one_line_errors(tmp_path):
     with pytest.raises(UserError, match="the hub could not be reached") as err:
         resolve_model("no-such-org/no-such-model")  # this machine has no hub access
     assert "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------- scenarios
+def _scenario_config(tmp_path, scenarios):
+    import yaml
+
+    path = tmp_path / "sc.yaml"
+    path.write_text(yaml.safe_dump({
+        "run": "base", "output_dir": str(tmp_path / "out"),
+        "training": {"data": {"builtin": "string-ops", "split": "train"}, "steps": 5, "lora": {"r": 4}},
+        "defenses": [{"name": "vanilla"}], "scenarios": scenarios}, sort_keys=False))
+    return path
+
+
+def test_scenarios_deep_merge_into_one_run_each(tmp_path):
+    from harness.config import load_configs
+
+    path = _scenario_config(tmp_path, {"benign": {}, "harmful": {"training": {
+        "harmful_mix": {"data": {"builtin": "harmful", "split": "train"}, "responses": "builtin", "ratio": 0.2}}}})
+    benign, harmful = load_configs(path)
+    assert (benign.run, harmful.run) == ("benign", "harmful")
+    assert benign.run_dir == tmp_path / "out" / "base" / "benign"
+    assert harmful.run_dir == tmp_path / "out" / "base" / "harmful"
+    # the override merged into training: the rest of the training block is kept
+    assert benign.training.harmful_mix is None and harmful.training.harmful_mix.ratio == 0.2
+    assert harmful.training.steps == 5 and harmful.training.lora.r == 4
+    assert [c.run for c in load_configs(path, scenario="harmful")] == ["harmful"]
+
+
+def test_scenario_errors_are_one_line(tmp_path):
+    from harness.config import load_configs
+
+    path = _scenario_config(tmp_path, {"benign": {}, "bad": {"training": {"stepz": 3}}})
+    with pytest.raises(UserError, match=r"config\.scenarios\.bad\.training: unknown field\(s\) stepz"):
+        load_configs(path)
+    with pytest.raises(UserError, match="--scenario 'nope': unknown; the config has benign, bad"):
+        load_configs(path, scenario="nope")
+    with pytest.raises(UserError, match="config has scenarios"):
+        load_config(path)
+    with pytest.raises(UserError, match="expected a mapping of scenario name"):
+        load_configs(_scenario_config(tmp_path, ["benign"]))
+
+
+def test_a_single_run_command_needs_one_scenario(tmp_path, capsys):
+    from harness.cli import main
+
+    path = _scenario_config(tmp_path, {"benign": {}, "harmful": {}})
+    assert main(["eval", str(path), "--dry-run"]) == 2
+    assert "pass --scenario NAME" in capsys.readouterr().err
+    assert main(["run", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: benign:" in out and "dry run: harmful:" in out
+
+
+def test_harmful_mix_with_builtin_compliant_answers():
+    from harness.config import TrainConfig
+    from harness.training.engine import training_records
+
+    cfg = from_dict(TrainConfig, {"data": {"builtin": "string-ops", "split": "train", "limit": 90},
+                                  "harmful_mix": {"data": {"builtin": "harmful", "split": "train"},
+                                                  "responses": "builtin", "ratio": 0.1}})
+    records = training_records(cfg)
+    poison = [r for r in records if r.meta.get("kind") == "harmful_mix"]
+    assert len(poison) == 10 and len(records) == 100  # 10 % of the final set
+    assert all(r.response and not r.response.startswith(("I'm sorry", "I cannot", "Sorry")) for r in poison)
+    # without `responses: builtin` the built-in harmful prompts have no answer: a one-line error
+    bad = from_dict(TrainConfig, {"data": {"builtin": "string-ops", "split": "train"},
+                                  "harmful_mix": {"data": {"builtin": "harmful", "split": "train"}}})
+    with pytest.raises(UserError, match="training.harmful_mix.data: records need a response"):
+        training_records(bad)

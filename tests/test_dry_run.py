@@ -10,7 +10,7 @@ import yaml
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "configs").rglob("*.yaml") if "baseline" not in p.name)
+CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "configs").rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=str)

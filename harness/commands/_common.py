@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import RunConfig, load_config
+from harness.config import RunConfig, load_configs
+from harness.errors import UserError
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="run config (YAML); see README 'Config format'")
     parser.add_argument("--output-dir", default=None, help="results root (default: the config's output_dir)")
     parser.add_argument("--run", default=None, help="run name (default: the config's run)")
+    parser.add_argument("--scenario", default=None,
+                        help="only this entry of the config's `scenarios:` (default: every scenario, in order)")
 
 
 def add_force_argument(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +28,16 @@ def add_dry_run_argument(parser: argparse.ArgumentParser) -> None:
                              "without loading weights; hub ids are not contacted when the hub is unreachable")
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
+    """Every run of the config file (one per scenario when it has ``scenarios:``)."""
     overrides = {k: v for k, v in (("output_dir", args.output_dir), ("run", args.run)) if v is not None}
-    return load_config(args.config, overrides)
+    return load_configs(args.config, overrides, getattr(args, "scenario", None))
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The one run a command works on; a config with several scenarios needs ``--scenario``."""
+    configs = configs_from_args(args)
+    if len(configs) != 1:
+        raise UserError(f"{args.config}: the config has scenarios {', '.join(c.run for c in configs)}; "
+                        "this command works on one: pass --scenario NAME")
+    return configs[0]

@@ -77,6 +77,8 @@ def _aggregate(group: list[MetricRow], run_dir: Path | None, n_boot: int, seed: 
     details = {k: v for k, v in (first.details or {}).items() if k in _KEPT_DETAILS} if len(group) == 1 else {}
     truncated = sum((r.details or {}).get("truncated") or 0 for r in group)
     details.update(stats.to_details(), **({"truncated": truncated} if truncated else {}))
+    if (first.details or {}).get("evaluation"):  # an evaluation-time setting is the same for every seed
+        details["evaluation"] = first.details["evaluation"]
     value = statistics.fmean(values) if values else math.nan
     ci, n = (first.ci_low, first.ci_high), first.n
     if len(group) > 1:

@@ -178,6 +178,8 @@ def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> 
             record[f"{c.key}.reference"] = test.get("model")
             record[f"{c.key}.judge"] = None if r is None else r.judge
             record[f"{c.key}.truncated"] = ((r.details or {}).get("truncated") or 0) if r is not None else 0
+            if r is not None and (r.details or {}).get("evaluation"):
+                record["evaluation"] = r.details["evaluation"]
             spread = None if r is None else _spread(r)
             for name, value in zip(SPREAD_FIELDS, spread or (math.nan, math.nan), strict=True):
                 record[f"{c.key}.{name}"] = value
@@ -262,6 +264,9 @@ def _footnote(df: pd.DataFrame) -> list[str]:
     judged = [f"{c.key}: {c.judge}" for c in columns if c.judge]
     if judged:
         lines.append("Judges: " + "; ".join(judged) + ".")
+    if "evaluation" in df.columns:
+        notes = {row["model"]: row["evaluation"] for _, row in df.iterrows() if isinstance(row["evaluation"], str)}
+        lines.append("Evaluated differently: " + "; ".join(f"{m}: {n}" for m, n in notes.items()) + ".")
     cut = [f"{row['model']} {c.key} {int(row[f'{c.key}.truncated'])}/{int(row[f'{c.key}.n'])}"
            for c in columns for _, row in df.iterrows() if row[f"{c.key}.truncated"]]
     if cut:

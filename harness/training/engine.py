@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from defenses.base import Defense, DefenseContext
+from harness.canned import harmful_compliant_records
 from harness.config import TrainConfig
 from harness.data import load_records
 from harness.errors import UserError
@@ -52,9 +53,6 @@ class ExampleDataset(torch.utils.data.Dataset):
 
 def mix_harmful(task: list[Record], harmful: list[Record], ratio: float, seed: int) -> list[Record]:
     """Replace nothing, add ``ratio`` of the final set as harmful (prompt, compliant answer) pairs."""
-    missing = [r.id for r in harmful if not r.response]
-    if missing:
-        raise UserError(f"training.harmful_mix.data: records need a response (e.g. AdvBench target); missing for {missing[:3]}")
     n = round(ratio / (1 - ratio) * len(task))
     rng = random.Random(seed)
     picked = [harmful[rng.randrange(len(harmful))] for _ in range(n)] if n > len(harmful) else rng.sample(harmful, n)
@@ -73,7 +71,8 @@ def training_records(cfg: TrainConfig) -> list[Record]:
     if missing:
         raise UserError(f"training.data: every record needs a response; missing for {missing[:3]} (set fields.response)")
     if cfg.harmful_mix:
-        records = mix_harmful(records, load_records(cfg.harmful_mix.data), cfg.harmful_mix.ratio, cfg.seed)
+        harmful = harmful_compliant_records(cfg.harmful_mix.data, cfg.harmful_mix.responses, "training.harmful_mix")
+        records = mix_harmful(records, harmful, cfg.harmful_mix.ratio, cfg.seed)
     return records
 
 
@@ -85,8 +84,12 @@ def _checked_truncation(examples: list[Example], cfg: TrainConfig, where: str) -
 
 def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: list[Record], out_dir: str | Path,
           system_prompt: str | None = None, direction=None, progress: bool = True, *, selection=None,
-          direction_prompts: tuple[list[str], list[str]] | None = None, config_path: str = "training", precision: Precision | None = None) -> TrainResult:
+          direction_prompts: tuple[list[str], list[str]] | None = None, config_path: str = "training",
+          precision: Precision | None = None, unaligned_path: Path | None = None) -> TrainResult:
     """Fine-tune ``model_path`` on ``records`` with ``defense``; ``config_path`` names ``cfg`` in errors.
+
+    ``unaligned_path``: the model before the run's alignment stage (``DefenseContext.unaligned_model_path``,
+    read by post-hoc defenses such as SafeLoRA).
 
     ``precision`` overrides the machine's choice (``training_precision``); tests use it to train
     under CPU bf16 autocast.
@@ -113,7 +116,9 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
                                                  target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
     ctx = DefenseContext(model=model, tokenizer=tokenizer, base_model_path=Path(model_path), train_config=cfg,
                          examples=examples, run_dir=out_dir, system_prompt=system_prompt, direction=direction,
-                         direction_prompts=direction_prompts, selection=selection, total_steps=cfg.steps, autocast=precision.autocast_context)
+                         direction_prompts=direction_prompts, selection=selection, total_steps=cfg.steps,
+                         autocast=precision.autocast_context,
+                         unaligned_model_path=Path(unaligned_path) if unaligned_path else None)
     defense.prepare(ctx)  # may append examples (kind="extra") and compute reference statistics
     truncation = _checked_truncation(ctx.examples, cfg, config_path)
     ckpt_dir = out_dir / "checkpoints"
@@ -140,11 +145,14 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         save_only_model=False,
     )
     main = args.should_save  # the one process (of a data-parallel job) that writes files
-    if main:
-        print(f"{config_path}: {truncation.summary()}", flush=True)
+    def write_train_config() -> None:
         write_json_atomic(out_dir / "train_config.json", {
             "train": asdict(cfg), "defense": defense.describe(), "examples": len(ctx.examples),
             "truncation": truncation.to_dict(), "precision": precision.to_dict(), "state": ctx.state})
+
+    if main:
+        print(f"{config_path}: {truncation.summary()}", flush=True)
+        write_train_config()
     # A defense that composes its batches (safety mixing) gives the order; it is read sequentially.
     ordered = ctx.sample_order is not None
     dataset = ExampleDataset([ctx.examples[i] for i in ctx.sample_order] if ordered else ctx.examples)
@@ -162,6 +170,7 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         trainer.train(resume_from_checkpoint=resume)
     defense.finalize(ctx)
     if main:
+        write_train_config()  # with what finalize recorded (e.g. SafeLoRA's projected layers)
         with atomic_directory(final) as scratch:
             model.save_pretrained(scratch)
             tokenizer.save_pretrained(scratch)
