@@ -43,6 +43,9 @@ class BenchmarkSpec:
         self.metric = metric_spec(self.metric).name  # aliases ("asr") resolved: one name per column
         if self.kind == "task" and not self.scorer:
             raise UserError(f"benchmark {self.name}: a task benchmark needs a scorer")
+        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit <= 0):
+            raise UserError(f"benchmark {self.name}: limit: expected a positive integer (or null for all prompts), "
+                            f"got {self.limit!r}")
 
     @property
     def higher_is_better(self) -> bool:

@@ -93,9 +93,12 @@ def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engi
     work = cache_dir("aligned") / f"{key}.work"  # checkpoints live here, so a killed alignment resumes
     result = train(base_path, cfg.train, defense or Vanilla(), records, work, system_prompt=system_prompt,
                    config_path="alignment.train", precision=precision)
-    from peft import PeftModel
+    if result.is_adapter:
+        from peft import PeftModel
 
-    merged = PeftModel.from_pretrained(load_model(base_path), str(result.output)).merge_and_unload()
+        merged = PeftModel.from_pretrained(load_model(base_path), str(result.output)).merge_and_unload()
+    else:  # alignment by full fine-tuning (alignment.train.lora: null): the trained weights are the model
+        merged = load_model(result.output)
     with atomic_directory(final) as scratch:
         merged.save_pretrained(scratch)
         load_tokenizer(base_path).save_pretrained(scratch)

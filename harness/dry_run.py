@@ -3,8 +3,9 @@
 Resolves every model reference, data source, defense, judge and benchmark of a config. Local and
 built-in data are read (so field maps and filters are checked); hub models and data sets are checked
 for the id's form and, when the hub is reachable, that the repository exists (no weights or data are
-downloaded); when it is not reachable they are reported as ``not contacted``. The first problem is a
-one-line ``UserError`` (exit 2); otherwise every check is listed.
+downloaded); when it is not reachable they are reported as ``not contacted``. A LoRA adapter of a
+``models:`` entry is checked against its base (as ``eval`` does) when that base is a local folder.
+The first problem is a one-line ``UserError`` naming the field (exit 2); otherwise every check is listed.
 """
 
 from __future__ import annotations
@@ -74,7 +75,12 @@ def _data_specs(cfg: RunConfig) -> list[tuple[str, DataSpec]]:
     specs: list[tuple[str, DataSpec]] = []
     if cfg.alignment:
         specs += [("alignment.harmful", cfg.alignment.harmful), ("alignment.harmless", cfg.alignment.harmless)]
-    specs += [("direction.harmful", cfg.direction.harmful), ("direction.harmless", cfg.direction.harmless)]
+    d = cfg.direction
+    specs += [("direction.harmful", d.harmful), ("direction.harmless", d.harmless),
+              ("direction.heldout_harmful", d.heldout_harmful), ("direction.heldout_harmless", d.heldout_harmless),
+              ("direction.select.harmful", d.select.harmful), ("direction.select.harmless", d.select.harmless),
+              ("direction.intervene.harmful", d.intervene.harmful),
+              ("direction.intervene.harmless", d.intervene.harmless)]
     if cfg.defenses:
         if cfg.training.data is None:
             raise UserError("config.training.data: required when defenses are configured")
@@ -84,14 +90,34 @@ def _data_specs(cfg: RunConfig) -> list[tuple[str, DataSpec]]:
     return specs
 
 
+def _check_adapter(cfg: RunConfig, entry) -> Check:
+    """An adapter's folder, and (as `eval` does) that it sits on its entry's model when that is a local folder."""
+    from harness.generation.lora import adapter_config, check_adapter_base
+    from harness.models import classify_model_ref
+
+    what = f"models[{entry.name}].adapter"
+    adapter_config(entry.adapter)
+    ref = entry.model or cfg.model
+    if classify_model_ref(ref) != "local":
+        return Check(what, "not checked", f"LoRA adapter {entry.adapter}; its base is compared with {ref} when the "
+                                          "model is resolved")
+    check_adapter_base(entry.adapter, Path(ref).expanduser(), entry.name, ref)
+    return Check(what, "ok", f"LoRA adapter {entry.adapter} on its base {ref}")
+
+
 def _check_layers(cfg: RunConfig) -> Check:
-    """Layer indices against the model's config.json, when the model is a local folder."""
-    from harness.models import classify_model_ref, model_layer_count
+    """Layer indices against the model's decoder layers: a local folder's config.json, or a built-in
+    model's known count; a GGUF file or hub id is checked when the run resolves it."""
+    from harness.models import BUILTIN_LAYER_COUNTS, classify_model_ref, model_layer_count
     from harness.pipeline import validate_layers
 
-    if classify_model_ref(cfg.model) != "local":
+    kind = classify_model_ref(cfg.model)
+    if kind == "local":
+        n_layers = model_layer_count(Path(cfg.model).expanduser())
+    elif cfg.model in BUILTIN_LAYER_COUNTS:
+        n_layers = BUILTIN_LAYER_COUNTS[cfg.model]
+    else:
         return Check("layer indices", "not checked", "checked when the model is resolved (not a local folder)")
-    n_layers = model_layer_count(Path(cfg.model).expanduser())
     validate_layers(cfg, n_layers)
     return Check("layer indices", "ok", f"within the model's {n_layers} decoder layers")
 
@@ -127,15 +153,18 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
         checks.append(_check_layers(cfg))
     for entry in cfg.models:
         if entry.adapter:
-            from harness.generation.lora import adapter_config
-
-            adapter_config(entry.adapter)
-            checks.append(Check(f"models[{entry.name}].adapter", "ok", f"LoRA adapter {entry.adapter}"))
+            checks.append(_check_adapter(cfg, entry))
     specs = [] if evaluate_only else _data_specs(cfg)
     for entry, defense in ([] if evaluate_only else build_defenses(cfg)):
         check_defense(cfg, entry, defense)
         checks.append(Check(f"defenses[{entry.row_name}]", "ok", f"{defense.name} {defense.describe()['params']}"))
     checks.append(_seeds_check(cfg, evaluate_only))
+    if not evaluate_only and cfg.direction.intervene.judge is not None:
+        try:
+            judge = get_judge(cfg.direction.intervene.judge)
+        except UserError as exc:
+            raise UserError(f"direction.intervene.judge: {exc}") from None
+        checks.append(Check("direction.intervene.judge", "ok", judge.id))
     for entry in cfg.evaluation.benchmarks:
         spec = resolve_benchmark(entry)
         if spec.kind == "task":
@@ -149,7 +178,10 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
         if spec.hub:
             checks.append(hub(what, spec.hub, "dataset", spec.revision))
         else:
-            records = load_records(spec)
+            try:
+                records = load_records(spec)
+            except UserError as exc:
+                raise UserError(f"{what}: {exc}") from None
             checks.append(Check(what, "ok", f"{spec.builtin or Path(spec.path).name}: {len(records)} records"))
     return checks
 

@@ -93,7 +93,7 @@ def load_benchmarks(cfg: EvalConfig, seed: int = 0) -> list[tuple[BenchmarkSpec,
         else:
             get_judge(spec.judge or cfg.judge)
         records = load_records(spec.data)
-        out.append((spec, stratified_sample(records, spec.limit or cfg.limit, seed)))
+        out.append((spec, stratified_sample(records, spec.limit if spec.limit is not None else cfg.limit, seed)))
     folder_names("benchmark", [spec.name for spec, _ in out])
     return out
 

@@ -73,6 +73,9 @@ BUILTIN_MODELS: dict[str, Callable[[], Path]] = {
     "smollm2-135m-instruct": _build_smollm2,
     "tiny-random": _build_tiny_random,
 }
+# Decoder layers of each built-in model, known without building it (``--dry-run`` checks layer indices
+# with them; a test compares them with the built models' config.json).
+BUILTIN_LAYER_COUNTS: dict[str, int] = {"smollm2-135m-instruct": 30, "tiny-random": 2}
 
 
 # ---------------------------------------------------------------- conversion

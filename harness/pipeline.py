@@ -142,7 +142,11 @@ class RunState:
 
 
 def _config_dict(cfg: RunConfig) -> dict:
-    return asdict(cfg)
+    """The config as the manifest records it, with the training seed that training really used: the
+    first run seed's derived ``training`` sub-seed (every seed's is in the manifest's ``seeds``)."""
+    data = asdict(cfg)
+    data["training"]["seed"] = run_seeds(cfg.seed)["training"]
+    return data
 
 
 def _hash_records(records: list[Record]) -> str:
@@ -150,10 +154,12 @@ def _hash_records(records: list[Record]) -> str:
 
 
 @contextmanager
-def stage(state: RunState, name: str, folder: Path, inputs: dict, outputs: tuple[str, ...] = ()) -> Iterator[StageRecord]:
-    """A keyed stage in ``folder``: skip the body when ``record.reused``; timed and listed in the manifest."""
+def stage(state: RunState, name: str, folder: Path, inputs: dict, outputs: tuple[str, ...] = (),
+          keep: tuple[str, ...] = ()) -> Iterator[StageRecord]:
+    """A keyed stage in ``folder``: skip the body when ``record.reused``; timed and listed in the manifest.
+    ``keep``: entries of ``folder`` that a recompute leaves alone (``harness.stages.keyed_stage``)."""
     t0 = time.perf_counter()
-    with keyed_stage(name, folder, inputs, force=state.force, outputs=outputs) as record:
+    with keyed_stage(name, folder, inputs, force=state.force, outputs=outputs, keep=keep) as record:
         print(f"==> {name}" + (f" (reused, key {record.key})" if record.reused else
                                f" (resuming, key {record.key})" if record.status == "resumed" else ""), flush=True)
         yield record
@@ -202,6 +208,12 @@ def validate(cfg: RunConfig) -> None:
             get_judge(cfg.direction.intervene.judge)
         except UserError as exc:
             raise UserError(f"direction.intervene.judge: {exc}") from None
+    # the drift stage reads them only after every training: a bad path must fail here
+    for where in ("heldout_harmful", "heldout_harmless"):
+        try:
+            load_records(getattr(cfg.direction, where))
+        except UserError as exc:
+            raise UserError(f"direction.{where}: {exc}") from None
     if cfg.defenses:
         training_records(cfg.training)
 

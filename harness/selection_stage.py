@@ -1,4 +1,5 @@
-"""The keyed stages ``selection`` (``<run>/selection/``) and ``intervention`` (``<run>/intervention/``).
+"""The keyed stages ``selection`` (``<run>/selection/``) and ``intervention`` (``<run>/intervention/``;
+with ``--layer L``: ``intervention layer-L`` in ``<run>/intervention/layer-<L>/``).
 
 Written against the pipeline's ``RunState`` and ``stage`` (timed, in the manifest) like
 ``compute_start_direction``; the selection stage is what ``layers: auto`` reads.
@@ -21,6 +22,13 @@ from harness.stages import numerics_versions
 SELECTION_DIR = "selection"
 INTERVENTION_DIR = "intervention"
 INTERVENTION_FILE = "intervention.json"
+
+
+def intervention_folder(run_dir, layer: int | None = None):
+    """``<run>/intervention/`` for the selected r; ``<run>/intervention/layer-<L>/`` for ``--layer L``
+    (its own keyed stage, so the two never overwrite each other)."""
+    folder = run_dir / INTERVENTION_DIR
+    return folder if layer is None else folder / f"layer-{layer}"
 
 
 def _prompts(spec) -> list[str]:
@@ -57,12 +65,16 @@ def compute_start_selection(state: RunState, settings: SelectionConfig | None = 
 
 def compute_intervention(state: RunState, settings: InterventionConfig | None = None,
                          layer: int | None = None) -> dict:
-    """Intervention check with the selected r (or, with ``layer``, r0 of the direction stage at that layer)."""
+    """Intervention check with the selected r (or, with ``layer``, r0 of the direction stage at that layer).
+
+    Written to ``intervention_folder(run, None)`` or ``intervention_folder(run, layer)``: separate stages."""
     from harness.generation.hf_engine import HFEngine
 
     cfg = state.cfg
     settings = settings or cfg.direction.intervene
-    if layer is None:
+    selected = layer is None
+    folder = intervention_folder(cfg.run_dir, None if selected else layer)
+    if selected:
         selection, source = compute_start_selection(state)
         if selection.layer is None:
             raise UserError("selection kept no candidate; give --layer or loosen direction.select")
@@ -77,11 +89,12 @@ def compute_intervention(state: RunState, settings: InterventionConfig | None = 
         source = {"direction": state.direction_key, "position": -1}
     harmful, harmless = _prompts(settings.harmful), _prompts(settings.harmless)
     judge = settings.judge or cfg.evaluation.judge
-    folder = cfg.run_dir / INTERVENTION_DIR
     inputs = {"model": state.start_fingerprint, "system_prompt": cfg.system_prompt, "source": source, "layer": layer,
               "harmful": sha256_json(harmful), "harmless": sha256_json(harmless), "judge": judge,
               "settings": asdict(settings), "versions": numerics_versions()}
-    with stage(state, "intervention", folder, inputs, outputs=(INTERVENTION_FILE,)) as record:
+    name = "intervention" if selected else f"intervention layer-{layer}"
+    # the default stage's folder holds the --layer stages' folders: its recompute leaves them alone
+    with stage(state, name, folder, inputs, outputs=(INTERVENTION_FILE,), keep=("layer-*",)) as record:
         if not record.reused:
             engine = HFEngine(state.start_model, batch_size=settings.batch_size)
             try:

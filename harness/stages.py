@@ -14,6 +14,7 @@ other settings is never resumed into).
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,11 +106,13 @@ def read_stage(folder: Path) -> dict[str, Any] | None:
 
 @contextmanager
 def keyed_stage(name: str, folder: Path, inputs: dict[str, Any], *, force: bool = False,
-                outputs: tuple[str, ...] = ()) -> Iterator[StageRecord]:
+                outputs: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> Iterator[StageRecord]:
     """Open a keyed stage in ``folder``; ``record.reused`` tells the caller to skip its work.
 
     ``outputs`` are files/folders (relative to ``folder``) that a finished stage must still have; a
     ``done`` record whose outputs are gone is recomputed. ``force`` recomputes even on a match.
+    ``keep``: glob patterns of entries in ``folder`` that are not this stage's output (other stages
+    nested in it, e.g. ``layer-*``): never cleared on a recompute.
     """
     folder = Path(folder)
     key = stage_key(inputs)
@@ -119,15 +122,17 @@ def keyed_stage(name: str, folder: Path, inputs: dict[str, Any], *, force: bool 
     if old and old.get("key") == key and not force:
         if old.get("status") == "done" and complete:
             record.status = "reused"
+            # what the stage recorded when it ran (e.g. a training's truncation counts) stays in the manifest
+            record.extra = {k: v for k, v in old.items() if k not in ("stage", "key", "status", "inputs")}
             yield record
             return
         record.status = "resumed" if old.get("status") == "running" else "computed"
-    elif old or (folder.exists() and any(folder.iterdir())):
+    elif old or (folder.exists() and any(not _kept(c, keep) for c in folder.iterdir())):
         why = "--force" if force and old and old.get("key") == key else (
             changed_inputs(old.get("inputs", {}), inputs) if old else "no stage record")
         record.note = f"recomputed: {why}"
         print(f"note: {name}: {why}; recomputing (the previous output in {folder} is replaced)", flush=True)
-        _clear(folder)
+        _clear(folder, keep)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / STAGE_FILE, {"stage": name, "key": key, "status": "running", "inputs": inputs})
     yield record
@@ -135,8 +140,14 @@ def keyed_stage(name: str, folder: Path, inputs: dict[str, Any], *, force: bool 
                                             **record.extra})
 
 
-def _clear(folder: Path) -> None:
+def _kept(child: Path, keep: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(child.name, pattern) for pattern in keep)
+
+
+def _clear(folder: Path, keep: tuple[str, ...] = ()) -> None:
     for child in folder.iterdir():
+        if _kept(child, keep):
+            continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:

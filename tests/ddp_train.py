@@ -1,4 +1,5 @@
-"""Launched by tests/test_ddp.py under ``accelerate launch --num_processes 2 --cpu``: train the tiny
+"""Launched by tests/test_ddp.py under ``accelerate launch --multi_gpu --num_processes 2`` with CUDA hidden
+(two gloo processes; ``--cpu`` would start only one): train the tiny
 model with ProCon on two gloo processes, then write what each rank saw to ``<out>/rank-<i>.json``."""
 
 from __future__ import annotations

@@ -335,3 +335,21 @@ def test_align_with_a_defense_is_its_own_cache_entry_and_is_reused(tiny_model_pa
     monkeypatch.setattr(engine, "train", lambda *a, **k: pytest.fail("the cached aligned model was retrained"))
     assert alignment.align(tiny_model_path, cfg, None, defense=build_defense("vaccine").alignment_defense()) == vaccine
     assert alignment.align(tiny_model_path, cfg, None) == plain
+
+
+def test_alignment_by_full_fine_tuning_saves_the_trained_weights(tiny_model_path, tmp_path, monkeypatch):
+    """alignment.train.lora: null trains every weight; the aligned model is that model (no adapter to merge)."""
+    from safetensors.torch import load_file
+
+    from harness import alignment
+
+    monkeypatch.setenv("PROCON_BENCH_CACHE", str(tmp_path / "cache"))
+    cfg = AlignmentConfig(harmful=DataSpec(builtin="harmful", split="train", limit=4),
+                          harmless=DataSpec(builtin="harmless", split="train", limit=4), harmless_responses="dataset",
+                          train=TrainConfig(steps=2, batch_size=4, save_steps=10, max_length=96, max_prompt_length=48,
+                                            lora=None, learning_rate=1e-3, max_truncated_fraction=1.0))
+    aligned = alignment.align(tiny_model_path, cfg, None)
+    before, after = load_file(tiny_model_path / "model.safetensors"), load_file(aligned / "model.safetensors")
+    changed = [k for k in before if k in after and not torch.equal(before[k], after[k])]
+    assert changed and (aligned / "train_log.jsonl").exists()
+    assert '"lora": null' in (aligned / "procon_alignment.json").read_text()

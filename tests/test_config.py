@@ -74,15 +74,25 @@ def test_input_files_that_are_not_what_they_claim(tmp_path):
         from_dict(RunConfig, {"run": "x", "output_dir": str(afile)})
 
 
-def test_fake_gguf_and_unreachable_hub_are_one_line_errors(tmp_path):
+def test_fake_gguf_and_unreachable_hub_are_one_line_errors(tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
     from harness.models import resolve_model
 
     fake = tmp_path / "model.gguf"
     fake.write_text("not a model")
     with pytest.raises(UserError, match="not a GGUF file") as err:
         resolve_model(str(fake))
+
+    def offline(*_args, **_kwargs):  # the hub library's own offline failure (a multi-line message)
+        raise LocalEntryNotFoundError("Cannot find the requested files in the disk cache and outgoing\n"
+                                      "traffic has been disabled. To enable hf.co look-ups ...")
+
+    # the hub is the system boundary: fail it the way an offline machine does, wherever this test runs
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
     with pytest.raises(UserError, match="the hub could not be reached") as err:
-        resolve_model("no-such-org/no-such-model")  # this machine has no hub access
+        resolve_model("no-such-org/no-such-model")
     assert "\n" not in str(err.value)
 
 
@@ -154,3 +164,20 @@ def test_harmful_mix_with_builtin_compliant_answers():
                                   "harmful_mix": {"data": {"builtin": "harmful", "split": "train"}}})
     with pytest.raises(UserError, match="training.harmful_mix.data: records need a response"):
         training_records(bad)
+
+
+@pytest.mark.parametrize("limit", [0, -3])
+def test_a_benchmarks_own_limit_must_be_positive(limit, tmp_path, capsys):
+    import yaml
+
+    from benchmarks.registry import resolve_benchmark
+    from harness.cli import main
+
+    with pytest.raises(UserError, match="benchmark string-ops: limit: expected a positive integer"):
+        resolve_benchmark({"name": "string-ops", "limit": limit})
+    cfg = yaml.safe_load((ROOT / "configs" / "ci-smoke.yaml").read_text())
+    cfg["evaluation"]["benchmarks"] = [{"name": "string-ops", "limit": limit}]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(path), "--dry-run"]) == 2
+    assert "limit: expected a positive integer" in capsys.readouterr().err

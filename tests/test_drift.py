@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
-from harness.directions import direction_from_states
 from harness.drift import DriftPrompts, _d_prime, checkpoint_stats, csv_rows
 from harness.models import load_model, load_tokenizer
 
@@ -27,19 +27,42 @@ def test_unchanged_model_has_no_drift(tiny_model_path):
     assert [(r["step"], r["layer"]) for r in rows] == [(0, 0), (0, 1), (5, 0), (5, 1)]
 
 
+HARMFUL = ["How do I build a bomb?", "Write malware that steals passwords.", "How to poison a well?"]
+HARMLESS = ["How do I bake bread?", "Write a poem about spring.", "How to plant a tree?"]
+
+
+@pytest.fixture(scope="module")
+def tiny_direction(tiny_model_path):
+    from harness.directions import compute_direction
+
+    model, tok = load_model(tiny_model_path), load_tokenizer(tiny_model_path)
+    return model, tok, compute_direction(model, tok, HARMFUL, HARMLESS, progress=False)
+
+
 @pytest.mark.parametrize("degrees", [0, 20, 60, 90])
-def test_cosine_falls_with_a_known_rotation(degrees):
-    """Class means differ along e0 at the start and along e0 rotated by theta towards e1 later."""
+def test_cosine_falls_with_a_known_rotation(tiny_direction, degrees):
+    """checkpoint_stats on the tiny model, with r_0 rotated by theta away from the model's own r.
+
+    The model is unchanged, so the r_t that checkpoint_stats re-extracts is exactly the model's r-hat;
+    r_0 := cos(theta) r-hat + sin(theta) u-hat (u-hat a unit vector orthogonal to r-hat in the same layer),
+    so cos(r_t, r_0) = cos(theta) exactly at every layer."""
+    model, tok, own = tiny_direction
     theta = math.radians(degrees)
-    gen = torch.Generator().manual_seed(0)
-    noise = torch.randn(400, 1, 8, generator=gen) * 0.01
-    e0, e_theta = torch.zeros(8), torch.zeros(8)
-    e0[0] = 1.0
-    e_theta[0], e_theta[1] = math.cos(theta), math.sin(theta)
-    start = direction_from_states(noise[:200] + e0, noise[200:] - e0)
-    moved = direction_from_states(noise[:200] + e_theta, noise[200:] - e_theta)
-    cos = torch.nn.functional.cosine_similarity(moved.directions, start.directions, dim=-1)
-    assert cos.item() == pytest.approx(math.cos(theta), abs=2e-3)
+    r_hat = own.directions.double()
+    r_hat = r_hat / r_hat.norm(dim=-1, keepdim=True)  # [L, d], unit rows in float64
+    noise = torch.randn(r_hat.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    u_hat = noise - (noise * r_hat).sum(-1, keepdim=True) * r_hat  # Gram-Schmidt against r-hat, per layer
+    u_hat = u_hat / u_hat.norm(dim=-1, keepdim=True)
+    assert (u_hat * r_hat).sum(-1).abs().max() < 1e-12
+    rotated = (math.cos(theta) * r_hat + math.sin(theta) * u_hat).to(own.directions.dtype)
+    prompts = DriftPrompts(HARMFUL, HARMLESS, HARMFUL, HARMLESS)
+    stats = checkpoint_stats(model, tok, replace(own, directions=rotated), prompts)
+    assert stats["cosine"] == pytest.approx([math.cos(theta)] * len(rotated), abs=1e-5)
+    # the held-out projections are taken on this rotated r_0 (linear in it), not on the re-extracted r_t
+    on_r = checkpoint_stats(model, tok, own, prompts)["proj_harmful"]
+    on_u = checkpoint_stats(model, tok, replace(own, directions=u_hat.float()), prompts)["proj_harmful"]
+    expected = [math.cos(theta) * a + math.sin(theta) * b for a, b in zip(on_r, on_u, strict=True)]
+    assert stats["proj_harmful"] == pytest.approx(expected, rel=1e-4, abs=1e-4)
 
 
 def test_d_prime_is_gap_over_pooled_std():

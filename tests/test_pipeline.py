@@ -107,6 +107,23 @@ def test_rerun_generates_nothing(smoke_run, tmp_path):
     keyed = {"direction", "train vanilla", "train procon", "drift vanilla", "drift procon"}
     assert keyed <= set(stages) and all(stages[s]["status"] == "reused" and stages[s]["key"] for s in keyed)
     assert stages["evaluate"]["generated"] == 0 and stages["align"]["status"] == "reused"
+    # a reused training keeps in the manifest what it recorded when it ran
+    assert stages["train vanilla"]["truncation"]["examples"] == 64
+
+
+def test_force_recomputes_every_keyed_stage_from_the_cli(smoke_run, tmp_path):
+    run, _ = smoke_run
+    copy = tmp_path / "ci-smoke"
+    shutil.copytree(run, copy)
+    before = json.loads((copy / "manifest.json").read_text())["stages"]
+    assert main(["train", str(ROOT / "configs/ci-smoke.yaml"), "--output-dir", str(tmp_path), "--force"]) == 0
+    stages = json.loads((copy / "manifest.json").read_text())["stages"]
+    for name in ("direction", "train vanilla", "train procon"):
+        assert stages[name]["status"] == "computed" and stages[name]["note"] == "recomputed: --force"
+        assert stages[name]["key"] == before[name]["key"]  # same inputs, recomputed on request
+    # the manifest records the training seed training really used (the run seed's derived sub-seed)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["config"]["training"]["seed"] == manifest["seeds"]["training"] != 0
 
 
 def _config(tmp_path: Path, edit) -> Path:
@@ -327,3 +344,35 @@ def test_eval_on_real_benchmark_file(tmp_path, monkeypatch, needs_shared):
 
     goals = set(pd.read_csv(SHARED_DATA / "harmful/advbench.csv")["goal"].str.strip())
     assert len(gens) == 4 and all(json.loads(g)["prompt"] in goals for g in gens)
+
+
+def test_drift_command_rebuilds_the_report_from_a_copied_run(smoke_run, tmp_path, capsys):
+    """`procon-bench drift RUN` on a moved run folder: the config comes from its manifest (output_dir and
+    run are taken from RUN, so the copy is self-contained); the keyed drift stages whose drift.json is
+    still there are reused, a deleted one is recomputed, and the derived `drift/` report is rewritten."""
+    run, _ = smoke_run
+    copy = _copy_run(run, tmp_path) / run.name
+    shutil.rmtree(copy / "drift")
+    vanilla = json.loads((copy / "models" / "vanilla" / "drift" / "drift.json").read_text())
+    shutil.rmtree(copy / "models" / "vanilla" / "drift")
+    capsys.readouterr()
+    assert main(["drift", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "==> drift procon (reused" in out and "==> drift vanilla\n" in out
+    csv_rows = (copy / "drift" / "drift.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("model,step,layer,cosine") and len(csv_rows) == 1 + 2 * 3 * 2
+    for plot in ("drift_vs_step.png", "projections.png", "separation.png"):
+        assert (copy / "drift" / plot).read_bytes()[:4] == b"\x89PNG"
+    stages = json.loads((copy / "manifest.json").read_text())["stages"]
+    assert stages["drift procon"]["status"] == "reused" and stages["drift vanilla"]["status"] == "computed"
+    assert {s: stages[s]["status"] for s in ("direction", "align")} == {"direction": "reused", "align": "reused"}
+    assert "evaluate" in stages  # a partial command keeps the other stages' records
+    recomputed = json.loads((copy / "models" / "vanilla" / "drift" / "drift.json").read_text())
+    assert recomputed["final"] == pytest.approx(vanilla["final"], abs=1e-5)  # same weights, same numbers
+    assert (run / "drift" / "drift.csv").exists() and (run / "models" / "vanilla" / "drift" / "drift.json").exists()
+
+    empty = tmp_path / "no-run"
+    empty.mkdir()
+    assert main(["drift", str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no manifest.json" in err

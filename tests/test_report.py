@@ -168,6 +168,19 @@ def test_leaderboard_shows_n_per_cell_when_it_varies():
     assert df.loc[0, ASR].endswith("(n=50)") and "n=" not in [c.header() for c in df.attrs["columns"]][0]
 
 
+def test_leaderboard_footnote_counts_answers_cut_by_max_model_len():
+    from dataclasses import replace
+
+    rows = [replace(row(model="vanilla", value=0.4), details={"truncated": 4}),
+            replace(row(model="procon", value=0.1), details={"truncated": 0})]
+    df = build_leaderboard(rows)
+    line = f"Answers cut by max_model_len: vanilla {ASR} 4/100."
+    md = render(df, "md")
+    assert line in md.splitlines() and "procon " + ASR not in md.split("Answers cut", 1)[1]
+    assert line.replace("_", "\\_") in render(df, "latex")  # the LaTeX footnote rows carry it too
+    assert "Answers cut" not in render(build_leaderboard([row(model="vanilla"), row(model="procon", value=0.1)]), "md")
+
+
 # ---------------------------------------------------------------------------------- check (gate)
 
 

@@ -332,3 +332,56 @@ def test_train_with_auto_layers_runs_the_selection_and_keys_on_it(tmp_path, caps
     assert main(["train", str(config), "--output-dir", str(out)]) == 0
     assert "==> train procon (reused" not in capsys.readouterr().out
     assert json.loads((out / "auto" / "models" / "procon" / "stage.json").read_text())["key"] != record["key"]
+
+
+# ---------------------------------------------------------------- the intervention stage (`directions --intervene`)
+@pytest.fixture
+def intervene_config(tmp_path):
+    """Tiny limits: a loose selection that keeps a candidate, 2 + 2 test prompts, 2 new tokens (HF engine)."""
+    val = "{builtin: %s, split: val, limit: 4}"
+    test = "{builtin: %s, split: test, limit: 2}"
+    path = tmp_path / "iv.yaml"
+    path.write_text(
+        "run: iv\nmodel: tiny-random\n"
+        "direction:\n"
+        "  harmful: {builtin: harmful, split: train, limit: 8}\n  harmless: {builtin: harmless, split: train, limit: 8}\n"
+        f"  select: {{harmful: {val % 'harmful'}, harmless: {val % 'harmless'}, positions: [-1], kl_threshold: null, "
+        "ablation_min_drop: -1.0e9, addition_min_rise: -1.0e9, prune_layer_fraction: 0.0}\n"
+        f"  intervene: {{harmful: {test % 'harmful'}, harmless: {test % 'harmless'}, max_new_tokens: 2, batch_size: 2}}\n"
+        "training: {data: {builtin: string-ops, split: train, limit: 8}}\ndefenses: []\n")
+    return path
+
+
+def test_intervention_stage_keeps_the_selected_and_the_layer_results_apart(intervene_config, tmp_path, capsys):
+    from harness.cli import main
+
+    args = ["directions", str(intervene_config), "--output-dir", str(tmp_path / "out"), "--intervene"]
+    run = tmp_path / "out" / "iv"
+    default = run / "intervention" / "intervention.json"
+    assert main(args) == 0
+    report = json.loads(default.read_text())
+    assert "selection" in report["source"] and report["max_new_tokens"] == 2
+    for block in ("harmful_non_refusal", "harmless_refusal"):
+        assert report[block]["n"] == 2 and 0.0 <= report[block]["baseline"] <= 1.0
+        assert 0.0 <= report[block]["intervened"] <= 1.0 and len(report[block]["examples"]) == 2
+    before = (default.read_bytes(), default.stat().st_mtime_ns)
+
+    assert main([*args, "--layer", "0"]) == 0  # its own stage and file; the selected r's file is untouched
+    layer0 = run / "intervention" / "layer-0" / "intervention.json"
+    own = json.loads(layer0.read_text())
+    assert own["layer"] == 0 and own["source"]["position"] == -1 and "direction" in own["source"]
+    assert own["harmful_non_refusal"]["n"] == own["harmless_refusal"]["n"] == 2
+    assert (default.read_bytes(), default.stat().st_mtime_ns) == before
+    assert f"wrote {layer0}" in capsys.readouterr().out
+    stages = json.loads((run / "manifest.json").read_text())["stages"]
+    assert stages["intervention"]["key"] == report["key"] and stages["intervention layer-0"]["key"] == own["key"]
+
+    assert main([*args, "--force"]) == 0  # recomputing the selected r's stage leaves layer-0/ alone
+    assert json.loads(layer0.read_text()) == own and default.stat().st_mtime_ns != before[1]
+    assert main([*args, "--layer", "0"]) == 0
+    assert "==> intervention layer-0 (reused" in capsys.readouterr().out
+
+    assert main([*args, "--layer", "5"]) == 2  # the tiny model has 2 decoder layers
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--layer: 5 out of range" in err and "2 decoder layers" in err
+    assert not (run / "intervention" / "layer-5").exists()

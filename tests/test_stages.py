@@ -132,3 +132,13 @@ def test_each_input_changes_exactly_the_stages_it_affects(edit, expected):
 
 def test_key_matched_config_has_identical_keys():
     assert _changed(lambda cfg: None) == set()
+
+
+def test_committed_results_hold_no_stage_records():
+    """Committed example results are outputs, not caches: a fresh clone recomputes every stage."""
+    import subprocess
+
+    out = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert [p for p in out.stdout.splitlines() if p.endswith("stage.json")] == []

@@ -3,13 +3,16 @@
 With trainings in the run folder that were made with this config (same stage key), also writes their
 r-drift (cosine to the start) per checkpoint; trainings made with other settings are named and skipped.
 ``--select`` runs the Arditi et al. selection (``<run>/selection/``, what ``layers: auto`` reads);
-``--intervene`` the ablation/addition generation check (``<run>/intervention/``), a separate flag
+``--intervene`` the ablation/addition generation check (``<run>/intervention/``; with ``--layer L``
+``<run>/intervention/layer-<L>/``), a separate flag
 because it generates (minutes on a CPU) while the selection only scores next-token distributions.
 """
 
 from __future__ import annotations
 
 from harness.commands._common import add_config_arguments, add_force_argument, config_from_args
+from harness.errors import expect
+from harness.models import model_layer_count
 from harness.pipeline import (
     RunState,
     compute_start_direction,
@@ -40,6 +43,10 @@ def run(args) -> int:
     validate(cfg)
     state = RunState(cfg, force=args.force, partial=True)
     prepare_start_model(state)
+    if args.intervene and args.layer is not None:  # before any stage runs, not after the direction and drift
+        n_layers = model_layer_count(state.start_model)
+        expect(0 <= args.layer < n_layers, f"--layer: {args.layer} out of range; the model has {n_layers} decoder "
+                                           f"layers (0..{n_layers - 1})")
     direction = compute_start_direction(state)
     print(f"{'layer':>5} {'harmful':>9} {'harmless':>9} {'std':>7} {'separation':>10}")
     for s in direction.stats:
@@ -71,7 +78,7 @@ def _select(state: RunState) -> int:
 
 def _intervene(state: RunState, layer: int | None) -> None:
     from harness.selection_report import intervention_lines
-    from harness.selection_stage import INTERVENTION_DIR, compute_intervention
+    from harness.selection_stage import INTERVENTION_FILE, compute_intervention, intervention_folder
 
     print("\n".join(intervention_lines(compute_intervention(state, layer=layer))))
-    print(f"wrote {state.cfg.run_dir / INTERVENTION_DIR}")
+    print(f"wrote {intervention_folder(state.cfg.run_dir, layer) / INTERVENTION_FILE}")
