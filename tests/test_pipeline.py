@@ -234,7 +234,7 @@ def test_training_seed_in_run_config_is_refused(tmp_path, capsys):
     assert "training.seed: set the top-level `seed:`" in capsys.readouterr().err
 
 
-def test_full_fine_tuning_end_to_end(tmp_path, monkeypatch):
+def test_full_fine_tuning_end_to_end(tmp_path, monkeypatch, capsys):
     """`lora: null`: full-weight models through drift, evaluation (each its own engine) and the leaderboard."""
     import harness.generation.cache as cache_mod
 
@@ -248,6 +248,13 @@ def test_full_fine_tuning_end_to_end(tmp_path, monkeypatch):
         assert set(drift["steps"]) == {"0", "2", "4"}
     rows = json.loads((run / "metrics.json").read_text())["rows"]
     assert {(r["model"], r["benchmark"]) for r in rows} >= {(m, b) for m in MODELS for b in BENCHMARKS}
+    # the analysis commands see the full-weight models too (they used to skip them silently)
+    capsys.readouterr()
+    assert main(["directions", str(path), "--output-dir", str(tmp_path)]) == 0
+    assert len([line for line in capsys.readouterr().out.splitlines() if line.startswith("drift ")]) == 2
+    assert main(["drift", str(run)]) == 0
+    stages = json.loads((run / "manifest.json").read_text())["stages"]
+    assert stages["drift vanilla"]["status"] == stages["drift procon"]["status"] == "reused"
 
 
 def test_directions_command_reports_layers_and_drift(smoke_run, capsys):
