@@ -14,7 +14,8 @@ import sys
 
 from harness.errors import UserError
 
-COMMANDS = ("eval", "train", "run", "directions", "drift", "leaderboard", "compare", "check", "models")
+COMMANDS = ("eval", "train", "run", "directions", "drift", "leaderboard", "compare", "check", "models",
+            "judge_agreement")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

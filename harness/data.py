@@ -28,8 +28,12 @@ class DataSpec:
     path: str | None = None
     hub: str | None = None
     config: str | None = None  # hub config name
-    split: str | None = None  # hub split; for built-in/local files: value of the `split` column
+    # hub split (a list: several, concatenated, each row gets its split's name as column `split`);
+    # for built-in/local files: the value(s) of the `split` column to keep
+    split: str | list[str] | None = None
     revision: str | None = None
+    data_files: dict[str, str] | None = None  # hub only: split name -> file in the repository (see below)
+    column_names: list[str] | None = None  # hub only: column names of header-less CSV files
     fields: dict[str, str] = field(default_factory=dict)
     where: dict[str, Any] = field(default_factory=dict)  # keep rows whose column equals (one of) value(s)
     limit: int | None = None
@@ -44,6 +48,16 @@ class DataSpec:
             raise UserError(f"fields: unknown record field(s) {sorted(unknown)}; accepted: {', '.join(RECORD_FIELDS)}")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit <= 0):
             raise UserError(f"limit: expected a positive integer, got {self.limit!r}")
+        for name in ("data_files", "column_names"):
+            if getattr(self, name) is not None and not self.hub:
+                raise UserError(f"{name}: only for `hub:` sources (a local file is read whole: give its `path:`)")
+        if isinstance(self.split, list) and not self.split:
+            raise UserError("split: expected a split name or a non-empty list of them")
+
+    @property
+    def splits(self) -> list[str] | None:
+        """The split(s) asked for as a list; None when ``split`` is not set."""
+        return None if self.split is None else [self.split] if isinstance(self.split, str) else list(self.split)
 
     @property
     def label(self) -> str:
@@ -89,19 +103,70 @@ def _read_local(path: Path) -> list[dict]:
         raise UserError(f"data file {path}: could not parse ({type(exc).__name__}: {exc})") from exc
 
 
+def _gated(exc: BaseException | None) -> int | None:
+    """The HTTP status (401: not logged in, 403: no access granted; 0: unknown) when ``exc`` comes from
+    a gated repository, else None. ``datasets`` turns the hub's ``GatedRepoError`` into a
+    ``DatasetNotFoundError`` (a ``FileNotFoundError``) and drops the original, so its message is read too."""
+    from huggingface_hub.errors import GatedRepoError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, GatedRepoError):
+            return getattr(getattr(exc, "response", None), "status_code", None) or 0
+        text = str(exc)
+        if type(exc).__name__ == "DatasetNotFoundError" and "gated" in text:
+            return 401 if "authenticated" in text else 403 if "ask for access" in text else 0
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def hub_dataset_failure(exc: Exception, repo_id: str) -> str:
+    """One line for a failed ``datasets.load_dataset`` of a hub id: ``hub_failure``'s, plus the cases
+    ``datasets`` hides behind its own exceptions (a gated repository, a missing one or revision)."""
+    from harness.models import hub_failure
+
+    hint = "point `path:` at a local copy"
+    status = _gated(exc)
+    if status is not None:
+        page = f"https://huggingface.co/datasets/{repo_id}"
+        state = {401: "not logged in", 403: "this account has not been granted access"}.get(status, "no access")
+        return (f"the dataset is gated on the hub ({state}): request access on {page} (accept its terms; some "
+                "gates are approved by hand), then log in with that account (huggingface-cli login, or set "
+                f"HF_TOKEN), or {hint}")
+    if type(exc).__name__ == "DatasetNotFoundError":
+        if str(exc).startswith("Revision"):
+            return "no such revision in the hub dataset; check `revision:`"
+        return "no such dataset on the hub (or it is private); check the id"
+    return hub_failure(exc, hint)
+
+
 def _read_hub(spec: DataSpec) -> list[dict]:
+    """Rows of ``spec.split`` (default ``train``) of a hub dataset; with a list of splits (or
+    ``data_files`` and no split: all of its splits), their rows in order, each with its split's name
+    in a ``split`` column. ``data_files`` (split -> file in the repository) and ``column_names``
+    (for header-less CSV files, passed as ``names``) go to ``datasets.load_dataset``: HEx-PHI ships
+    one header-less CSV per category."""
     try:
         import datasets
     except ImportError as exc:
         raise UserError("data.hub needs the `datasets` package: pip install datasets") from exc
-    from harness.models import hub_failure, quiet_hub
+    from harness.models import quiet_hub
 
+    splits = spec.splits or (list(spec.data_files) if spec.data_files else ["train"])
+    tag = isinstance(spec.split, list) or (spec.split is None and bool(spec.data_files))
+    # `names` (pandas' own option): the csv builder's `column_names` is dropped when the builder is made
+    # from a repository (datasets 5.2 kept the first line as the header)
+    kwargs = {k: v for k, v in (("data_files", spec.data_files), ("names", spec.column_names)) if v}
+    rows: list[dict] = []
     try:
         with quiet_hub():
-            ds = datasets.load_dataset(spec.hub, spec.config, split=spec.split or "train", revision=spec.revision)
+            for split in splits:
+                ds = datasets.load_dataset(spec.hub, spec.config, split=split, revision=spec.revision, **kwargs)
+                rows += [{**dict(row), "split": split} if tag and "split" not in row else dict(row) for row in ds]
     except Exception as exc:
-        raise UserError(f"data.hub {spec.hub!r}: {hub_failure(exc, 'point `path:` at a local copy')}") from None
-    return [dict(row) for row in ds]
+        raise UserError(f"data.hub {spec.hub!r}: {hub_dataset_failure(exc, spec.hub)}") from None
+    return rows
 
 
 def read_rows(spec: DataSpec) -> list[dict]:
@@ -116,8 +181,8 @@ def read_rows(spec: DataSpec) -> list[dict]:
         rows = _read_local(Path(spec.path).expanduser())
     else:
         rows = _read_hub(spec)
-    if (spec.builtin or spec.path) and spec.split is not None:
-        rows = [r for r in rows if r.get("split") == spec.split]
+    if (spec.builtin or spec.path) and spec.splits is not None:
+        rows = [r for r in rows if r.get("split") in spec.splits]
     for column, wanted in spec.where.items():
         allowed = wanted if isinstance(wanted, list) else [wanted]
         rows = [r for r in rows if r.get(column) in allowed]

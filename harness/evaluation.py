@@ -25,11 +25,11 @@ from harness.generation.lora import check_adapter_base
 from harness.io import safe_name as _safe
 from harness.io import write_jsonl_atomic
 from harness.judges import get_judge
-from harness.metrics import compute_metric
+from harness.metrics import has_sampling_ci, metric_spec, rate, spread
 from harness.models import format_prompt, load_tokenizer
 from harness.records import Record
 from harness.report.items import judgments_file
-from harness.report.metrics_table import MetricRow
+from harness.report.metrics_table import MetricRow, category_breakdown
 
 
 @dataclass
@@ -91,7 +91,7 @@ def load_benchmarks(cfg: EvalConfig, seed: int = 0) -> list[tuple[BenchmarkSpec,
         if spec.kind == "task":
             get_scorer(spec.scorer)
         else:
-            get_judge(spec.judge or cfg.judge)
+            get_judge(spec.judge or cfg.judge).check_metric(spec.metric)  # a harm judge cannot score refusal_rate
         records = load_records(spec.data)
         out.append((spec, stratified_sample(records, spec.limit if spec.limit is not None else cfg.limit, seed)))
     folder_names("benchmark", [spec.name for spec, _ in out])
@@ -190,19 +190,28 @@ def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record]
         for r, c in zip(records, completions, strict=True)
     ])
     judge_id = _judge_id(spec, cfg)
+    judge, judge_details = None, {}
     if spec.kind == "task":
         scorer = get_scorer(spec.scorer)
         items = [scorer(out, _reference(r, spec)) for r, out in zip(records, outputs, strict=True)]
         verdict_rows = [{"id": r.id, "correct": ok} for r, ok in zip(records, items, strict=True)]
     else:
-        items = get_judge(spec.judge or cfg.judge).judge([r.prompt for r in records], outputs)
-        verdict_rows = [{"id": r.id, **v.to_dict()} for r, v in zip(records, items, strict=True)]
+        judge = get_judge(spec.judge or cfg.judge)
+        items = judge.judge([r.prompt for r in records], outputs)
+        verdict_rows = [{"id": r.id, **judge.verdict_record(v)} for r, v in zip(records, items, strict=True)]
+        judge_details = judge.report()  # classifier judges: parse_failures, judge_inputs_truncated, judge_model
     for row, c in zip(verdict_rows, completions, strict=True):
         row["truncated"] = c.truncated
     judgments = judgments_file(judge_id, model, spec.name)
     write_jsonl_atomic(run_dir / judgments, verdict_rows)
-    value = compute_metric(spec.metric, items, n_boot=cfg.bootstrap, seed=bootstrap_seed)
+    # Per-item values; None = no verdict (a classifier judge's parse failure): left out of the metric's n
+    per_item = metric_spec(spec.metric).item_values(items) if judge is None else judge.metric_values(spec.metric, items)
+    judged = [(r.category, v) for r, v in zip(records, per_item, strict=True) if v is not None]
+    values = [v for _, v in judged]
+    value = rate(values, n_boot=cfg.bootstrap, seed=bootstrap_seed) if has_sampling_ci(spec.metric) else spread(values)
+    per_category = category_breakdown([c for c, _ in judged], values)
     return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=spec.metric,
                                 mv=value, judge=judge_id, seed=seed, higher_is_better=spec.higher_is_better,
-                                details={"truncated": truncated, "judgments": judgments,
+                                details={"truncated": truncated, "judgments": judgments, **judge_details,
+                                         **({"per_category": per_category} if per_category else {}),
                                          **({"evaluation": target.note} if target.note else {})})

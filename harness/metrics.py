@@ -50,14 +50,24 @@ def bootstrap_ci(
     n = data.size
     if n == 0:
         return (math.nan, math.nan)
+    means = np.empty(n_boot)
+    for start, idx in bootstrap_index_chunks(n, n_boot, seed):
+        means[start : start + len(idx)] = data[idx].mean(axis=1)
+    return percentile_interval(means, confidence)
+
+
+def bootstrap_index_chunks(n: int, n_boot: int, seed: int):
+    """``(start, indices)``: the ``n_boot`` resamples of ``n`` items as rows of index arrays, drawn in
+    chunks that bound memory for large n; the same stream for a given seed, whatever the statistic."""
     rng = np.random.default_rng(seed)
     rows_per_chunk = max(1, _BOOT_CHUNK_ELEMENTS // n)
-    means = np.empty(n_boot)
     for start in range(0, n_boot, rows_per_chunk):
-        rows = min(rows_per_chunk, n_boot - start)
-        means[start : start + rows] = data[rng.integers(0, n, size=(rows, n))].mean(axis=1)
+        yield start, rng.integers(0, n, size=(min(rows_per_chunk, n_boot - start), n))
+
+
+def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
     alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    low, high = np.quantile(samples, [alpha, 1.0 - alpha])
     return (float(low), float(high))
 
 

@@ -105,6 +105,8 @@ def test_evaluate_records_direction_truncation_and_its_report(tiny_model_path, l
     report: dict = {}
     (row,) = evaluate(cfg, target, tmp_path / "run", "r", report=report)
     assert row.higher_is_better is True
+    per_category = row.details.pop("per_category")  # the records carry categories (tests/test_per_category.py)
+    assert sum(c["n"] for c in per_category.values()) == 4
     assert row.details == {"truncated": 4, "judgments": "judgments/keyword_gcg-29_1/tiny/long.jsonl"}  # its verdicts
     assert (tmp_path / "run" / row.details["judgments"]).is_file()
     assert "long: 4/4 answers of tiny were cut short by max_model_len 64" in capsys.readouterr().err

@@ -4,6 +4,8 @@ A run with several seeds is shown aggregated (mean ± std over seeds, pooled CI;
 ``metrics_aggregated.json``, else aggregated here), and single-seed runs beside it as one-seed rows;
 ``--per-seed`` shows every seed's row instead. ``--reference MODEL`` retests every row against that
 model from the run's per-item judgments (the pipeline stores a test against its start model).
+``--by-category`` shows one column (``--primary``, default the first attack-success column) broken
+down by the records' categories instead: a row per (category, leaderboard row).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from harness.errors import expect
 from harness.io import write_text_atomic
 from harness.report.aggregate import AGGREGATE_FILE, aggregate_rows, is_aggregated
 from harness.report.compare import annotate_significance
-from harness.report.leaderboard import FORMATS, build_leaderboard, render
+from harness.report.leaderboard import (
+    FORMATS,
+    build_category_table,
+    build_leaderboard,
+    render,
+    render_category_table,
+)
 from harness.report.metrics_table import MetricRow, read_metrics
 
 NAME = "leaderboard"
@@ -44,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mark differences from this model's rows (paired test on the run's judgments/)")
     parser.add_argument("--resamples", type=int, default=1000, metavar="N",
                         help="bootstrap/permutation resamples of --reference's test (default: 1000)")
+    parser.add_argument("--by-category", action="store_true",
+                        help="the --primary column per record category (details.per_category): a row per "
+                             "(category, model)")
 
 
 @dataclass
@@ -92,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
                 s.stored = annotate_significance(s.stored, args.reference, s.run_dir, per_seed_rows=per_seed,
                                                  n_resamples=args.resamples)
     rows = [r for s in sources for r in (s.stored if aggregate and s.stored is not None else s.rows)]
-    text = render(build_leaderboard(rows, args.primary), args.format)
+    if args.by_category:
+        text = render_category_table(build_category_table(rows, args.primary), args.format)
+    else:
+        text = render(build_leaderboard(rows, args.primary), args.format)
     if args.output:
         write_text_atomic(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -95,8 +95,9 @@ class Generator:
         keys = self.keys(requests, sampling)
         results = self.cache.get_many(list(dict.fromkeys(keys)))
         todo: dict[str | None, list[int]] = defaultdict(list)
+        first: dict[str, int] = {}  # key -> index of its first request: duplicates are generated once, O(n)
         for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
-            if key not in results and i == keys.index(key):
+            if key not in results and first.setdefault(key, i) == i:
                 todo[req.adapter].append(i)
         with tqdm(total=len(requests), initial=len(requests) - sum(map(len, todo.values())), desc=desc,
                   unit="prompt", disable=not progress, dynamic_ncols=True) as bar:

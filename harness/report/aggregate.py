@@ -10,7 +10,8 @@ seed, and resampling each seed's items independently would ignore that correlati
 narrow an interval. The CI covers prompt sampling given the trained seeds; ``std`` shows the spread
 between trainings. A model with one seed (the start model, evaluated once) keeps its row's own CI;
 a metric without items (``r_cosine``) gets mean and std only. Written to ``metrics_aggregated.json``
-(same schema as ``metrics.json``) by multi-seed runs.
+(same schema as ``metrics.json``) by multi-seed runs. ``details.per_category`` (when every seed's
+row has one) holds, per category, the mean of the seeds' category values.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def _aggregate(group: list[MetricRow], run_dir: Path | None, n_boot: int, seed: 
     details.update(stats.to_details(), **({"truncated": truncated} if truncated else {}))
     if (first.details or {}).get("evaluation"):  # an evaluation-time setting is the same for every seed
         details["evaluation"] = first.details["evaluation"]
+    if (per_category := _per_category_mean(group)) is not None:
+        details["per_category"] = per_category
     value = statistics.fmean(values) if values else math.nan
     ci, n = (first.ci_low, first.ci_high), first.n
     if len(group) > 1:
@@ -87,6 +90,19 @@ def _aggregate(group: list[MetricRow], run_dir: Path | None, n_boot: int, seed: 
             items = pooled_items(run_dir, group)
             ci, n = bootstrap_ci(items, n_boot=n_boot, seed=seed), len(items)
     return replace(first, value=value, ci_low=ci[0], ci_high=ci[1], n=n, seed=None, details=details)
+
+
+def _per_category_mean(group: list[MetricRow]) -> dict[str, dict[str, Any]] | None:
+    """Per category, the mean over the seeds of its value (as the row's value) and the category's n;
+    None unless every seed's row has a breakdown."""
+    breakdowns = [(r.details or {}).get("per_category") for r in group]
+    if not breakdowns or not all(isinstance(b, dict) for b in breakdowns):
+        return None
+    out = {}
+    for category in sorted({c for b in breakdowns for c in b}):
+        cells = [b[category] for b in breakdowns if category in b]
+        out[category] = {"value": statistics.fmean(c["value"] for c in cells), "n": max(c["n"] for c in cells)}
+    return out
 
 
 def aggregate_rows(rows: Sequence[MetricRow], run_dir: Path | str | None = None, *, n_boot: int = 1000,

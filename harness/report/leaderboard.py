@@ -14,6 +14,10 @@ know is assumed higher-is-better). When the same benchmark/metric was scored by 
 judge id is added to the column name, so numbers from different judges are never mixed in one
 column; otherwise it is in the footnote (md, LaTeX), a ``K.judge`` column (CSV) or the column list
 (JSON). A deterministic statistic (``r_cosine``) shows "mean (min–max)" instead of a CI.
+
+A row's ``details.per_category`` (``{category: {value, n}}``) is kept as ``K.per_category``: the
+JSON shows it per cell, and ``build_category_table`` makes the per-category view of one column
+(``procon-bench leaderboard --by-category``): one row per (category, leaderboard row).
 """
 
 from __future__ import annotations
@@ -178,6 +182,7 @@ def build_leaderboard(rows: Sequence[MetricRow], primary: str | None = None) -> 
             record[f"{c.key}.reference"] = test.get("model")
             record[f"{c.key}.judge"] = None if r is None else r.judge
             record[f"{c.key}.truncated"] = ((r.details or {}).get("truncated") or 0) if r is not None else 0
+            record[f"{c.key}.per_category"] = None if r is None else (r.details or {}).get("per_category")
             if r is not None and (r.details or {}).get("evaluation"):
                 record["evaluation"] = r.details["evaluation"]
             spread = None if r is None else _spread(r)
@@ -323,6 +328,8 @@ def _render_json(df: pd.DataFrame) -> str:
         metrics = {c.key: {name: number(row[f"{c.key}.{name}"]) for name in _raw_fields(df, c)} for c in columns}
         for c in columns:
             metrics[c.key]["reference"] = row[f"{c.key}.reference"]
+            if isinstance(per_category := row[f"{c.key}.per_category"], dict):
+                metrics[c.key]["per_category"] = per_category
         rows.append({"run": run, "model": model, last: seed if seed != "" else None, "metrics": metrics})
     doc = {
         "schema": 1,
@@ -352,3 +359,72 @@ def render(df: pd.DataFrame, fmt: str) -> str:
     if fmt not in _RENDERERS:
         raise unknown_name("format", fmt, _RENDERERS)
     return _RENDERERS[fmt](df)
+
+
+# ------------------------------------------------------------------------------ per-category view
+CATEGORY_ALL = "(all)"
+
+
+def build_category_table(rows: Sequence[MetricRow], column: str | None = None) -> pd.DataFrame:
+    """One column of the leaderboard broken down by category: a row per (category, leaderboard row),
+    categories sorted, then the leaderboard's order; each category first shows the overall value as
+    ``CATEGORY_ALL``. ``column`` is a ``benchmark/metric`` key (default: the leaderboard's primary)."""
+    board = build_leaderboard(rows, column)
+    c = next(col for col in _columns(board) if col.key == board.attrs["primary"])
+    with_breakdown = [col.key for col in _columns(board)
+                      if any(isinstance(x, dict) for x in board[f"{col.key}.per_category"])]
+    expect(c.key in with_breakdown,
+           f"column {c.key!r} has no per-category breakdown (its records carry no category, or the results "
+           f"predate details.per_category); columns with one: {', '.join(with_breakdown) or '(none)'}")
+    ids = _ids(board)
+    categories = sorted({k for x in board[f"{c.key}.per_category"] if isinstance(x, dict) for k in x})
+    records = []
+    for category in [CATEGORY_ALL, *categories]:
+        for _, row in board.iterrows():
+            if category == CATEGORY_ALL:
+                value, n = row[f"{c.key}.value"], row[f"{c.key}.n"]
+            else:
+                breakdown = row[f"{c.key}.per_category"]
+                cell = breakdown.get(category) if isinstance(breakdown, dict) else None
+                value, n = (math.nan, pd.NA) if cell is None else (cell["value"], cell["n"])
+            records.append({"category": category, "run": row["run"], "model": row["model"], ids[-1]: row[ids[-1]],
+                            "value": value, "n": n})
+    df = pd.DataFrame.from_records(records)
+    df[ids[-1]] = df[ids[-1]].astype("Int64")
+    df["n"] = df["n"].astype("Int64")
+    df.attrs.update(column=c, ids=ids)
+    return df
+
+
+def render_category_table(df: pd.DataFrame, fmt: str) -> str:
+    """``build_category_table``'s table as md, csv, latex or json."""
+    if fmt not in _RENDERERS:
+        raise unknown_name("format", fmt, _RENDERERS)
+    c: MetricColumn = df.attrs["column"]
+    last = df.attrs["ids"][-1]
+    if fmt == "csv":
+        return df[["category", "run", "model", last, "value", "n"]].to_csv(index=False)
+    if fmt == "json":
+        def number(x: Any) -> Any:
+            return None if pd.isna(x) else x.item() if hasattr(x, "item") else x
+
+        doc = {"schema": 1, "column": {k: getattr(c, k) for k in ("key", "benchmark", "metric", "judge",
+                                                                   "higher_is_better", "is_rate")},
+               "rows": [{"category": r["category"], "run": r["run"], "model": r["model"], last: number(r[last]),
+                         "value": number(r["value"]), "n": number(r["n"])} for _, r in df.iterrows()]}
+        return to_json(doc) + "\n"
+    headers = ["category", "run", "model", last, f"{c.key}{' (%)' if c.is_rate else ''}", "n"]
+    body = [[r["category"], r["run"], r["model"], "" if pd.isna(r[last]) else int(r[last]),
+             MISSING_CELL if pd.isna(r["value"]) else _fmt_number(r["value"], c.is_rate),
+             "" if pd.isna(r["n"]) else int(r["n"])] for _, r in df.iterrows()]
+    direction = "higher" if c.higher_is_better else "lower"
+    notes = [f"{c.key} by category ({direction} is better): the mean of the per-item values of each category "
+             f"(no CI; n = its items); {CATEGORY_ALL}: the whole benchmark, as in the leaderboard."]
+    if c.judge:
+        notes.append(f"Judge: {c.judge}.")
+    if fmt == "md":
+        return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True) + "\n\n" + "\n".join(notes) + "\n"
+    table = tabulate(body, headers=headers, tablefmt="latex_booktabs", disable_numparse=True)
+    head, _, tail = table.rpartition(r"\bottomrule")
+    rows_ = "".join(rf"\multicolumn{{{len(headers)}}}{{l}}{{\footnotesize {_latex_text(line)}}} \\" + "\n" for line in notes)
+    return head + r"\midrule" + "\n" + rows_ + r"\bottomrule" + tail + "\n"

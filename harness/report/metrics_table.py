@@ -11,14 +11,16 @@ Format (``schema`` is bumped on any incompatible change)::
 A metric over zero items has value/ci nan, written as JSON ``null`` (NaN is not valid JSON); so has
 the CI of a deterministic statistic (``r_cosine``: ``details`` holds its min, max and per-layer
 values). ``higher_is_better`` (the direction for this benchmark's kind) and ``details`` are
-optional: files written before they existed read as before.
+optional: files written before they existed read as before. A benchmark whose records carry a
+category gets ``details.per_category``: ``{category: {"value": mean, "n": items}}`` over the same
+per-item values as the row's metric (``category_breakdown``; no CI per category).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,19 @@ from harness.metrics import higher_is_better as default_direction
 SCHEMA = 1
 METRICS_FILE = "metrics.json"
 _FLOAT_FIELDS = ("value", "ci_low", "ci_high")
+NO_CATEGORY = "(none)"  # the per-category key of records without a category, when others have one
+
+
+def category_breakdown(categories: Sequence[str | None], values: Sequence[float]) -> dict[str, dict[str, Any]] | None:
+    """``{category: {"value": mean, "n": items}}`` of per-item metric values, sorted by category; None
+    when no item has a category (nothing to break down). Items without one are grouped as ``NO_CATEGORY``."""
+    expect(len(categories) == len(values), f"category_breakdown: {len(categories)} categories for {len(values)} values")
+    if all(c is None for c in categories):
+        return None
+    groups: dict[str, list[float]] = {}
+    for category, value in zip(categories, values, strict=True):
+        groups.setdefault(NO_CATEGORY if category is None else str(category), []).append(float(value))
+    return {c: {"value": math.fsum(v) / len(v), "n": len(v)} for c, v in sorted(groups.items())}
 
 
 @dataclass
