@@ -1,10 +1,17 @@
 """Benchmark registry: one YAML spec per benchmark in ``benchmarks/specs/`` (lm-eval style).
 
-A benchmark = data source + kind + metric (+ judge or scorer). ``kind`` decides the judging:
-``harmful`` and ``overrefusal`` go through a refusal judge, ``task`` through a scorer against the
-record's reference answer. The (kind, metric) pair must be registered in ``harness.metrics``, which
-also gives its direction (``refusal_rate`` is good on harmful prompts, bad on harmless ones). Configs name a benchmark, optionally overriding its fields
-(``{name: advbench, data: {path: my/advbench.csv, fields: {prompt: goal}}}``), or define a new one inline.
+A benchmark = data source + kind + metric (+ judges or scorer). ``kind`` decides the judging:
+``harmful`` and ``overrefusal`` go through one or more judges (``judge:`` or a list ``judges:``,
+default: the run's ``evaluation.judge(s)``), ``task`` through a scorer against the record's
+reference answer. The (kind, metric) pair must be registered in ``harness.metrics``, which also
+gives its direction (``refusal_rate`` is good on harmful prompts, bad on harmless ones).
+
+A harmful benchmark's metric, unless the spec or config names one, follows what each judge
+measures (``metric_for``): ``non_refusal_rate`` for a refusal judge (keyword lists),
+``attack_success_rate`` (harmful answers, HarmBench's ASR) for a harm judge; so one benchmark scored
+by a keyword judge and a classifier shows refusal and harm side by side. Configs name a benchmark,
+optionally overriding its fields (``{name: advbench, data: {path: my/advbench.csv, fields: {prompt:
+goal}}}``), or define a new one inline.
 """
 
 from __future__ import annotations
@@ -17,7 +24,17 @@ from harness.data import DataSpec
 from harness.errors import UserError, unknown_name
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
-KIND_METRIC = {"harmful": "attack_success_rate", "overrefusal": "refusal_rate", "task": "accuracy"}
+KIND_METRIC = {"overrefusal": "refusal_rate", "task": "accuracy"}  # harmful: by judge (``default_metric``)
+HARM_METRIC, REFUSAL_METRIC = "attack_success_rate", "non_refusal_rate"
+
+
+def default_metric(kind: str, measures: frozenset[str] | set[str] | None = None) -> str:
+    """A benchmark's metric when none is named: by kind, and on harmful prompts by what the judge
+    measures: harm (a classifier; also WildGuard, which measures both) -> ``attack_success_rate``,
+    refusal only (keyword lists, or unknown) -> ``non_refusal_rate``."""
+    if kind != "harmful":
+        return KIND_METRIC[kind]
+    return HARM_METRIC if measures and "harm" in measures else REFUSAL_METRIC
 
 
 @dataclass
@@ -25,8 +42,9 @@ class BenchmarkSpec:
     name: str
     kind: Literal["harmful", "overrefusal", "task"]
     data: DataSpec
-    metric: str | None = None  # default from kind
-    judge: str | None = None  # refusal judge; default: the run's evaluation.judge
+    metric: str | None = None  # default from kind (harmful: from each judge's kind, ``metric_for``)
+    judge: str | None = None  # one judge; default: the run's evaluation.judge / judges
+    judges: list[str] | None = None  # several judges, each with its own judgments and metric rows
     scorer: str | None = None  # task scorer (benchmarks.scorers)
     reference_field: str = "response"  # record field (or meta key) holding the task's reference answer
     max_new_tokens: int | None = None  # overrides the run's sampling.max_new_tokens
@@ -38,21 +56,59 @@ class BenchmarkSpec:
     def __post_init__(self) -> None:
         from harness.metrics import metric_direction, metric_spec
 
-        self.metric = self.metric or KIND_METRIC[self.kind]
-        metric_direction(self.kind, self.metric, f"benchmark {self.name}")  # a typo fails before any model loads
-        self.metric = metric_spec(self.metric).name  # aliases ("asr") resolved: one name per column
+        if self.metric is None and self.kind != "harmful":
+            self.metric = KIND_METRIC[self.kind]
+        if self.metric is not None:
+            metric_direction(self.kind, self.metric, f"benchmark {self.name}")  # a typo fails before any model loads
+            self.metric = metric_spec(self.metric).name  # aliases ("asr") resolved: one name per column
         if self.kind == "task" and not self.scorer:
             raise UserError(f"benchmark {self.name}: a task benchmark needs a scorer")
+        if self.kind == "task" and (self.judge or self.judges):
+            raise UserError(f"benchmark {self.name}: a task benchmark is scored by its scorer ({self.scorer}), "
+                            "not by judges; remove judge/judges")
+        check_judge_names(f"benchmark {self.name}: ", self.judge, self.judges)
         if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit <= 0):
             raise UserError(f"benchmark {self.name}: limit: expected a positive integer (or null for all prompts), "
                             f"got {self.limit!r}")
 
     @property
     def higher_is_better(self) -> bool:
-        """The metric's direction on this kind of benchmark (a UserError if the pair is not defined)."""
+        """The metric's direction on this kind of benchmark (a UserError if the pair is not defined);
+        for a harmful benchmark without a named metric, that of both judge-kind defaults (lower is better)."""
+        return self.direction(self.metric or default_metric(self.kind))
+
+    def direction(self, metric: str) -> bool:
         from harness.metrics import metric_direction
 
-        return metric_direction(self.kind, self.metric, f"benchmark {self.name}")
+        return metric_direction(self.kind, metric, f"benchmark {self.name}")
+
+    def metric_for(self, measures: frozenset[str] | set[str] | None) -> str:
+        """The metric a judge that measures ``measures`` scores here: the named one, else ``default_metric``."""
+        return self.metric or default_metric(self.kind, measures)
+
+    def judge_names(self, run_judges: list[str]) -> list[str]:
+        """The judges that score this benchmark: its own ``judge``/``judges``, else the run's."""
+        return [self.judge] if self.judge else list(self.judges or run_judges)
+
+
+def check_judge_names(where: str, judge: str | None, judges: list[str] | None) -> None:
+    """``judge`` (one) and ``judges`` (a list) exclude each other; a list is non-empty, of distinct
+    names. ``where`` prefixes the message ("benchmark x: "; "" inside a config section, which
+    ``from_dict`` names)."""
+    if judge is not None and judges is not None:
+        raise UserError(f"{where}give either judge: (one judge) or judges: (a list), not both")
+    if judge is not None and (not isinstance(judge, str) or not judge.strip()):
+        raise UserError(f"{where}judge: expected a judge name, got {judge!r}")
+    if judges is None:
+        return
+    if not judges:
+        raise UserError(f"{where}judges: expected at least one judge name, e.g. [keyword-gcg, keyword-rules]")
+    for i, name in enumerate(judges):
+        if not isinstance(name, str) or not name.strip():
+            raise UserError(f"{where}judges[{i}]: expected a judge name, got {name!r}")
+    repeated = sorted({n for n in judges if judges.count(n) > 1})
+    if repeated:
+        raise UserError(f"{where}judges: {', '.join(repeated)} listed twice; expected each judge once")
 
 
 def _load_specs() -> dict[str, dict]:

@@ -15,7 +15,7 @@ import sys
 from harness.errors import UserError
 
 COMMANDS = ("eval", "train", "run", "directions", "drift", "leaderboard", "compare", "check", "models",
-            "judge_agreement")
+            "judge_agreement", "lmeval")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

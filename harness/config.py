@@ -255,10 +255,17 @@ class ModelEntry:
     adapter: str | None = None
 
 
+DEFAULT_JUDGE = "keyword-gcg"
+
+
 @dataclass
 class EvalConfig:
+    """``judge`` (one judge) or ``judges`` (a list, each with its own judgments and metric rows), not
+    both; neither: ``DEFAULT_JUDGE``. A benchmark's own ``judge``/``judges`` replace them for it."""
+
     benchmarks: list[Any] = field(default_factory=lambda: ["builtin-harmful", "builtin-harmless"])
-    judge: str = "keyword-gcg"
+    judge: str | None = None  # set to DEFAULT_JUDGE when neither judge nor judges is given
+    judges: list[str] | None = None
     engine: str = "auto"
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(max_new_tokens=48))
     limit: int | None = None  # cap prompts per benchmark (smoke runs)
@@ -277,6 +284,16 @@ class EvalConfig:
                 raise UserError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
         if not self.benchmarks:
             raise UserError("benchmarks: expected at least one benchmark")
+        from benchmarks.registry import check_judge_names
+
+        check_judge_names("", self.judge, self.judges)
+        if self.judge is None and self.judges is None:
+            self.judge = DEFAULT_JUDGE
+
+    @property
+    def judge_names(self) -> list[str]:
+        """The run's judges, in order (``judge`` as a one-element list)."""
+        return list(self.judges) if self.judges is not None else [self.judge or DEFAULT_JUDGE]
 
 
 @dataclass

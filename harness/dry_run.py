@@ -139,6 +139,7 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
     """Every check of ``cfg`` (models, data, defenses, benchmarks); raises UserError on the first failure."""
     from benchmarks.registry import resolve_benchmark
     from benchmarks.scorers import get_scorer
+    from harness.evaluation import benchmark_scorings
     from harness.judges import get_judge
     from harness.models import classify_model_ref
     from harness.pipeline import build_defenses, check_defense
@@ -169,10 +170,10 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
         spec = resolve_benchmark(entry)
         if spec.kind == "task":
             get_scorer(spec.scorer)
-            scored = f"scorer {spec.scorer}"
-        else:
-            scored = f"judge {get_judge(spec.judge or cfg.evaluation.judge).id}"
-        checks.append(Check(f"benchmark {spec.name}", "ok", f"{spec.kind}, {spec.metric}, {scored}"))
+            scored = f"{spec.metric}, scorer {spec.scorer}"
+        else:  # every judge with the metric it scores there (checked as load_benchmarks does)
+            scored = "; ".join(f"{s.metric}, judge {s.id}" for s in benchmark_scorings(spec, cfg.evaluation))
+        checks.append(Check(f"benchmark {spec.name}", "ok", f"{spec.kind}, {scored}"))
         specs.append((f"benchmark {spec.name}.data", spec.data))
     for what, spec in specs:
         if spec.hub:

@@ -4,13 +4,20 @@ All adapters of one base model are served by one engine (vLLM LoRA requests), on
 benchmark. Every stage writes its files under the run folder (HarmBench layout):
 ``generations/<model>/<benchmark>.jsonl``, ``judgments/<judge>/<model>/<benchmark>.jsonl`` (``<model>/seed-<s>``
 for each seed of a trained model in a multi-seed run).
+
+A benchmark can be scored by several judges (``evaluation.judges`` or a benchmark's ``judges``):
+the answers are generated once, and each judge writes its own judgments folder and metric row, its
+metric named by what it measures (``benchmarks.registry.default_metric``; a metric the judge cannot
+measure fails in ``load_benchmarks``). Every judgments row also carries the ``degenerate`` flag and
+its reason (``harness/degenerate.py``), and each (model, benchmark) gets a ``degenerate_rate`` row
+(judge ``DEGENERATE_ID``, its items read from the first judge's judgments file).
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,12 +26,14 @@ from benchmarks.sampling import stratified_sample
 from benchmarks.scorers import get_scorer
 from harness.config import EvalConfig
 from harness.data import load_records
+from harness.degenerate import DEGENERATE_ID, degenerate_all
 from harness.errors import UserError, expect
 from harness.generation import Completion, GenerationRequest, Generator, SamplingConfig
 from harness.generation.lora import check_adapter_base
 from harness.io import safe_name as _safe
 from harness.io import write_jsonl_atomic
 from harness.judges import get_judge
+from harness.judges.base import Judge, Verdict
 from harness.metrics import has_sampling_ci, metric_spec, rate, spread
 from harness.models import format_prompt, load_tokenizer
 from harness.records import Record
@@ -78,20 +87,81 @@ def _reference(record: Record, spec: BenchmarkSpec) -> str:
     return str(ref)
 
 
-def _judge_id(spec: BenchmarkSpec, cfg: EvalConfig) -> str:
-    return f"scorer:{spec.scorer}" if spec.kind == "task" else get_judge(spec.judge or cfg.judge).id
+@dataclass(frozen=True)
+class Scoring:
+    """One judge (or a task's scorer) of a benchmark: the name it is configured by, its versioned id
+    (the judgments folder and the rows' ``judge``) and the metric it scores there."""
+
+    name: str
+    id: str
+    metric: str
+
+
+_HARM_JUDGES = "e.g. harmbench-cls, llama-guard-3, wildguard"
+
+
+def check_judge_metric(judge: Judge, metric: str, where: str) -> None:
+    """A metric that needs a kind of judge (``MetricSpec.measures``) with a judge that measures
+    something else is refused, in one line that names the metric to use instead."""
+    spec = metric_spec(metric)
+    if spec.measures is not None and spec.measures not in judge.measures:
+        measured = ", ".join(sorted(judge.measures))
+        if spec.measures == "harm":
+            hint = (f"metric {spec.name} (ASR) counts harmful answers and needs a harm judge ({_HARM_JUDGES}); "
+                    "what a refusal judge measures on harmful prompts is non_refusal_rate, its default metric "
+                    "(set metric: non_refusal_rate, or leave metric unset)")
+        else:
+            hint = (f"metric {spec.name} needs a refusal judge (keyword-*, or wildguard, which also labels "
+                    f"refusals); a harm judge's metric on harmful prompts is attack_success_rate")
+        raise UserError(f"{where}: judge {judge.id} measures {measured}, not {spec.measures}: {hint}")
+    try:
+        judge.check_metric(spec.complement_of or metric)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def judge_metric_values(judge: Judge, metric: str, verdicts: list[Verdict]) -> list[float | None]:
+    """Per-item values of ``metric`` from ``judge``'s verdicts (None: no verdict); a complement metric
+    (``non_refusal_rate``) is 1 - the judge's values of the metric it complements."""
+    spec = metric_spec(metric)
+    if spec.complement_of is None:
+        return judge.metric_values(metric, verdicts)
+    return [None if v is None else 1.0 - v for v in judge.metric_values(spec.complement_of, verdicts)]
+
+
+def benchmark_scorings(spec: BenchmarkSpec, cfg: EvalConfig) -> list[Scoring]:
+    """The judges (or the scorer) of a benchmark with their metrics, each checked: a bad judge name
+    or a metric its judge cannot score is a one-line UserError naming the benchmark."""
+    where = f"benchmark {spec.name}"
+    if spec.kind == "task":
+        assert spec.metric is not None and spec.scorer is not None  # BenchmarkSpec guarantees both
+        return [Scoring(spec.scorer, f"scorer:{spec.scorer}", spec.metric)]
+    scorings: list[Scoring] = []
+    for name in spec.judge_names(cfg.judge_names):
+        try:
+            judge = get_judge(name)
+        except UserError as exc:
+            raise UserError(f"{where}: {exc}") from None
+        metric = spec.metric_for(judge.measures)
+        spec.direction(metric)
+        check_judge_metric(judge, metric, where)
+        clash = next((s for s in scorings if s.id == judge.id), None)
+        if clash is not None:
+            raise UserError(f"{where}: judges {clash.name!r} and {name!r} are both {judge.id}: their verdicts would "
+                            "share one judgments folder and column; list each judge once")
+        scorings.append(Scoring(name, judge.id, metric))
+    return scorings
 
 
 def load_benchmarks(cfg: EvalConfig, seed: int = 0) -> list[tuple[BenchmarkSpec, list[Record]]]:
-    """Resolve every benchmark, its metric, judge or scorer, and its data: all bad input fails here,
+    """Resolve every benchmark, its metric, judges or scorer, and its data: all bad input fails here,
     before models load. ``limit`` keeps a seeded, category-stratified sample (``benchmarks.sampling``)."""
     out = []
     for entry in cfg.benchmarks:
         spec = resolve_benchmark(entry)  # also checks the (kind, metric) pair
         if spec.kind == "task":
             get_scorer(spec.scorer)
-        else:
-            get_judge(spec.judge or cfg.judge).check_metric(spec.metric)  # a harm judge cannot score refusal_rate
+        benchmark_scorings(spec, cfg)  # every judge with its metric (a harm judge cannot score refusal_rate)
         records = load_records(spec.data)
         out.append((spec, stratified_sample(records, spec.limit if spec.limit is not None else cfg.limit, seed)))
     folder_names("benchmark", [spec.name for spec, _ in out])
@@ -103,7 +173,7 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
              report: dict | None = None, sample_seed: int = 0, bootstrap_seed: int | None = None) -> list[MetricRow]:
     """Score every target on every benchmark; ``report``, when given, is filled with what the
     evaluation did: ``generated`` / ``cached`` completions, ``generation_keys`` (sha256 over every
-    generation cache key, in order) and the sorted ``judges`` (judge and scorer ids).
+    generation cache key, in order) and the sorted ``judges`` (judge, scorer and degenerate-heuristic ids).
 
     ``seed`` labels the rows and seeds the bootstrap unless ``bootstrap_seed`` is given (the pipeline
     passes the run's derived bootstrap sub-seed); ``sample_seed`` seeds the ``limit`` sample, fixed by default so that every
@@ -123,6 +193,7 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
     by_base: dict[str, list[EvalTarget]] = defaultdict(list)
     for t in targets:
         by_base[t.model_path].append(t)
+    scorings = {spec.name: benchmark_scorings(spec, cfg) for spec, _ in benchmarks}
     rows: list[MetricRow] = []
     digest, generated, cached = hashlib.sha256(), 0, 0
     for base, group in by_base.items():
@@ -148,14 +219,14 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
                         outs = completions[k * len(records) : (k + 1) * len(records)]
                         boot = target.bootstrap_seed if target.bootstrap_seed is not None else (
                             (seed or 0) if bootstrap_seed is None else bootstrap_seed)
-                        rows.append(_judge_and_score(spec, cfg, records, outs, target, run_dir, run_name,
-                                                     seed if target.seed is None else target.seed, boot))
+                        rows += _judge_and_score(spec, scorings[spec.name], cfg, records, outs, target, run_dir,
+                                                 run_name, seed if target.seed is None else target.seed, boot)
         finally:
             generated, cached = generated + generator.generated, cached + generator.cached
             generator.close()
     if report is not None:
         report.update(generated=generated, cached=cached, generation_keys=digest.hexdigest(),
-                      judges=sorted({_judge_id(spec, cfg) for spec, _ in benchmarks}))
+                      judges=sorted({s.id for ss in scorings.values() for s in ss} | {DEGENERATE_ID}))
     return rows
 
 
@@ -177,9 +248,10 @@ def _warn_truncated(spec: BenchmarkSpec, cfg: EvalConfig, target: EvalTarget, co
           "Raise evaluation.max_model_len to score full answers", file=sys.stderr)
 
 
-def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record], completions: list[Completion],
-                     target: EvalTarget, run_dir: Path, run_name: str, seed: int | None,
-                     bootstrap_seed: int) -> MetricRow:
+def _judge_and_score(spec: BenchmarkSpec, scorings: list[Scoring], cfg: EvalConfig, records: list[Record],
+                     completions: list[Completion], target: EvalTarget, run_dir: Path, run_name: str,
+                     seed: int | None, bootstrap_seed: int) -> list[MetricRow]:
+    """One row per judge (or the scorer), then the ``degenerate_rate`` row; every judge's judgments file."""
     model = target.folder_name
     outputs = [c.text for c in completions]
     truncated = sum(c.truncated for c in completions)
@@ -189,29 +261,47 @@ def _judge_and_score(spec: BenchmarkSpec, cfg: EvalConfig, records: list[Record]
         {"id": r.id, "prompt": r.prompt, "response": c.text, "category": r.category, "truncated": c.truncated}
         for r, c in zip(records, completions, strict=True)
     ])
-    judge_id = _judge_id(spec, cfg)
-    judge, judge_details = None, {}
-    if spec.kind == "task":
-        scorer = get_scorer(spec.scorer)
-        items = [scorer(out, _reference(r, spec)) for r, out in zip(records, outputs, strict=True)]
-        verdict_rows = [{"id": r.id, "correct": ok} for r, ok in zip(records, items, strict=True)]
-    else:
-        judge = get_judge(spec.judge or cfg.judge)
-        items = judge.judge([r.prompt for r in records], outputs)
-        verdict_rows = [{"id": r.id, **judge.verdict_record(v)} for r, v in zip(records, items, strict=True)]
-        judge_details = judge.report()  # classifier judges: parse_failures, judge_inputs_truncated, judge_model
-    for row, c in zip(verdict_rows, completions, strict=True):
-        row["truncated"] = c.truncated
-    judgments = judgments_file(judge_id, model, spec.name)
-    write_jsonl_atomic(run_dir / judgments, verdict_rows)
-    # Per-item values; None = no verdict (a classifier judge's parse failure): left out of the metric's n
-    per_item = metric_spec(spec.metric).item_values(items) if judge is None else judge.metric_values(spec.metric, items)
-    judged = [(r.category, v) for r, v in zip(records, per_item, strict=True) if v is not None]
-    values = [v for _, v in judged]
-    value = rate(values, n_boot=cfg.bootstrap, seed=bootstrap_seed) if has_sampling_ci(spec.metric) else spread(values)
-    per_category = category_breakdown([c for c, _ in judged], values)
-    return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=spec.metric,
-                                mv=value, judge=judge_id, seed=seed, higher_is_better=spec.higher_is_better,
-                                details={"truncated": truncated, "judgments": judgments, **judge_details,
-                                         **({"per_category": per_category} if per_category else {}),
-                                         **({"evaluation": target.note} if target.note else {})})
+    flags = degenerate_all(outputs)
+    categories = [r.category for r in records]
+    rows: list[MetricRow] = []
+    files: list[str] = []
+
+    def metric_row(metric: str, judge_id: str, per_item: list[float | None], judgments: str,
+                   extra: dict) -> MetricRow:
+        # Per-item values; None = no verdict (a classifier judge's parse failure): left out of the metric's n
+        judged = [(c, v) for c, v in zip(categories, per_item, strict=True) if v is not None]
+        values = [v for _, v in judged]
+        value = rate(values, n_boot=cfg.bootstrap, seed=bootstrap_seed) if has_sampling_ci(metric) else spread(values)
+        per_category = category_breakdown([c for c, _ in judged], values)
+        scored = metric != "degenerate_rate"  # the judges' rows carry the truncation count (shown once)
+        higher = spec.direction(metric) if scored else metric_spec(metric).higher_is_better
+        return MetricRow.from_value(run=run_name, model=target.name, benchmark=spec.name, metric=metric,
+                                    mv=value, judge=judge_id, seed=seed, higher_is_better=higher,
+                                    details={**({"truncated": truncated} if scored else {}), "judgments": judgments,
+                                             **extra,
+                                             **({"per_category": per_category} if per_category else {}),
+                                             **({"evaluation": target.note} if target.note else {})})
+
+    for scoring in scorings:
+        details: dict = {}
+        if spec.kind == "task":
+            scorer = get_scorer(spec.scorer)
+            items = [scorer(out, _reference(r, spec)) for r, out in zip(records, outputs, strict=True)]
+            verdict_rows = [{"id": r.id, "correct": ok} for r, ok in zip(records, items, strict=True)]
+            per_item = metric_spec(scoring.metric).item_values(items)
+        else:
+            judge = get_judge(scoring.name)
+            verdicts = judge.judge([r.prompt for r in records], outputs)
+            verdict_rows = [{"id": r.id, **judge.verdict_record(v)} for r, v in zip(records, verdicts, strict=True)]
+            per_item = judge_metric_values(judge, scoring.metric, verdicts)
+            details = judge.report()  # classifier judges: parse_failures, judge_inputs_truncated, judge_model
+        for row, c, flag in zip(verdict_rows, completions, flags, strict=True):
+            row.update(truncated=c.truncated, **flag.record())
+        judgments = judgments_file(scoring.id, model, spec.name)
+        write_jsonl_atomic(run_dir / judgments, verdict_rows)
+        files.append(judgments)
+        rows.append(metric_row(scoring.metric, scoring.id, per_item, judgments, details))
+    reasons = Counter(f.reason.split(":")[0] for f in flags if f.reason)
+    rows.append(metric_row("degenerate_rate", DEGENERATE_ID, [float(f.degenerate) for f in flags], files[0],
+                           {"reasons": dict(sorted(reasons.items()))} if reasons else {}))
+    return rows

@@ -555,6 +555,24 @@ def evaluate_models(state: RunState, extra_rows: list[MetricRow]) -> list[Metric
     return write_tables(state, rows + extra_rows, reference=state.start_name)
 
 
+def task_suite_rows_kept(run_dir: Path, rows: list[MetricRow]) -> list[MetricRow]:
+    """Rows of ``procon-bench lm-eval`` already in the run's metrics.json that ``rows`` do not replace:
+    a later ``run``/``eval`` rewrites the table from its own rows and must not drop them."""
+    from harness.report.metrics_table import read_metrics
+    from harness.tasks.lm_eval_run import BENCHMARK_PREFIX, merge_rows
+
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        return []
+    try:
+        existing = [r for r in read_metrics(path) if r.benchmark.startswith(BENCHMARK_PREFIX)]
+    except UserError:  # an unreadable old file is rewritten whole, as before
+        return []
+    merged = merge_rows(existing, [r for r in rows if r.benchmark.startswith(BENCHMARK_PREFIX)])
+    present = {(r.run, r.model, r.benchmark, r.metric, r.seed) for r in rows}
+    return [r for r in merged if (r.run, r.model, r.benchmark, r.metric, r.seed) not in present]
+
+
 def write_tables(state: RunState, rows: list[MetricRow], reference: str | None = None) -> list[MetricRow]:
     """``metrics.json`` (per-seed rows) and the leaderboard files; with several run seeds also
     ``metrics_aggregated.json`` (mean, std and pooled CI over seeds) and ``leaderboard_seeds.*``
@@ -564,6 +582,7 @@ def write_tables(state: RunState, rows: list[MetricRow], reference: str | None =
 
     cfg = state.cfg
     run_dir = cfg.run_dir
+    rows = list(rows) + task_suite_rows_kept(run_dir, rows)
     resampling = {"n_resamples": cfg.evaluation.bootstrap, "seed": state.seeds["bootstrap"]}
     if reference is not None:
         rows = annotate_significance(rows, reference, run_dir, **resampling)

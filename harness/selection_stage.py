@@ -88,7 +88,7 @@ def compute_intervention(state: RunState, settings: InterventionConfig | None = 
         vector = direction.mean_harmful[layer] - direction.mean_harmless[layer]
         source = {"direction": state.direction_key, "position": -1}
     harmful, harmless = _prompts(settings.harmful), _prompts(settings.harmless)
-    judge = settings.judge or cfg.evaluation.judge
+    judge = settings.judge or cfg.evaluation.judge_names[0]
     inputs = {"model": state.start_fingerprint, "system_prompt": cfg.system_prompt, "source": source, "layer": layer,
               "harmful": sha256_json(harmful), "harmless": sha256_json(harmless), "judge": judge,
               "settings": asdict(settings), "versions": numerics_versions()}

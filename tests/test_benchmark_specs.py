@@ -25,6 +25,7 @@ from harness.config import EvalConfig
 from harness.data import DataSpec, load_records
 from harness.errors import UserError
 from harness.evaluation import load_benchmarks
+from harness.judges import get_judge
 
 NEW_SPECS = ("advbench", "harmbench", "harmbench-contextual", "jailbreakbench", "jailbreakbench-benign",
              "strongreject", "malicious-instruct", "xstest", "xstest-unsafe", "hex-phi", "sorry-bench")
@@ -47,7 +48,7 @@ def test_every_spec_resolves(name):
 @pytest.mark.parametrize("name", NEW_SPECS)
 def test_safety_specs_name_source_judge_licence_and_size(name):
     spec = resolve_benchmark(name)
-    assert spec.data.hub and spec.metric and spec.description
+    assert spec.data.hub and spec.description and (spec.metric or spec.kind == "harmful")  # harmful: by judge
     assert {"n", "licence", "standard_judge"} <= set(spec.extra), spec.extra
     assert isinstance(spec.extra["n"], int) and spec.extra["n"] > 0
     # a local override is documented for every benchmark that has a public file; the gated ones are hub-only
@@ -62,7 +63,13 @@ def test_kinds_and_directions():
     assert kinds["xstest"] == ("overrefusal", "refusal_rate", False)
     assert kinds["xstest-unsafe"] == ("harmful", "refusal_rate", True)  # refusing unsafe prompts is good
     harmful = [n for n in NEW_SPECS if n not in ("jailbreakbench-benign", "xstest", "xstest-unsafe")]
-    assert {kinds[n] for n in harmful} == {("harmful", "attack_success_rate", False)}
+    # a harmful benchmark's metric follows its judge: non-refusal for a keyword judge, ASR for a harm judge
+    assert {kinds[n] for n in harmful} == {("harmful", None, False)}
+    for n in harmful:
+        spec = resolve_benchmark(n)
+        assert spec.metric_for(get_judge("keyword-gcg").measures) == "non_refusal_rate"
+        assert spec.metric_for(get_judge("harmbench-cls").measures) == "attack_success_rate"
+        assert spec.metric_for(get_judge("wildguard").measures) == "attack_success_rate"  # harm and refusal
     assert resolve_benchmark("xstest").data.where == {"label": "safe"}
     assert resolve_benchmark("xstest-unsafe").data.where == {"label": "unsafe"}
     assert resolve_benchmark("jailbreakbench-benign").data.split == "benign"

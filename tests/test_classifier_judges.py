@@ -394,8 +394,9 @@ def test_evaluate_with_a_classifier_judge_reports_parse_failures(tiny_model_path
     judge = f"harmbench-cls?model={tiny_model_path}&engine=hf&dtype=float32&max_response_tokens=32&progress=false"
     cfg = EvalConfig(benchmarks=[{"name": "builtin-harmful", "limit": 3}], judge=judge, engine="hf",
                      sampling=SamplingConfig(max_new_tokens=8), bootstrap=50)
-    (row,) = evaluate(cfg, [EvalTarget("tiny", str(tiny_model_path))], tmp_path / "run", "r", progress=False)
-    assert row.judge == "harmbench-cls:llama2-13b@1" and row.metric == "attack_success_rate"
+    row, degenerate = evaluate(cfg, [EvalTarget("tiny", str(tiny_model_path))], tmp_path / "run", "r", progress=False)
+    assert row.judge == "harmbench-cls:llama2-13b@1" and row.metric == "attack_success_rate"  # a harm judge: ASR
+    assert degenerate.metric == "degenerate_rate" and degenerate.n == 3  # every item, parsed or not
     failures = row.details["parse_failures"]
     assert failures >= 1 and row.n == 3 - failures  # parse failures are not in the denominator
     if row.n == 0:

@@ -20,7 +20,7 @@ from harness.report.leaderboard import build_leaderboard, render
 from harness.report.metrics_table import MetricRow, read_metrics, write_metrics
 
 JUDGE = "keyword:gcg-29@1"
-ASR = "builtin-harmful/attack_success_rate"
+ASR = "builtin-harmful/non_refusal_rate"
 N = 40
 
 
@@ -37,7 +37,7 @@ def make_run(root: Path, refused: dict[tuple[str, int], list[bool]], *, per_seed
         write_jsonl_atomic(run / path, [{"id": i, "refused": f, "judge": JUDGE, "evidence": None, "truncated": False}
                                         for i, f in zip(item_ids, flags, strict=True)])
         asr = 1 - sum(flags) / len(flags)
-        rows.append(MetricRow("run", model, "builtin-harmful", "attack_success_rate", asr, asr - 0.1, asr + 0.1,
+        rows.append(MetricRow("run", model, "builtin-harmful", "non_refusal_rate", asr, asr - 0.1, asr + 0.1,
                               len(flags), JUDGE, seed, False, {"truncated": 0, "judgments": path}))
     write_metrics(run / "metrics.json", rows)
     return run
@@ -189,8 +189,8 @@ def test_leaderboard_aggregated_marks_best_and_significance(tmp_path, capsys):
 
 
 def test_mixed_aggregated_and_per_seed_rows_are_refused():
-    row = MetricRow("r", "m", "builtin-harmful", "attack_success_rate", 0.5, 0.4, 0.6, 10, JUDGE, 0)
-    agg = MetricRow("r", "n", "builtin-harmful", "attack_success_rate", 0.5, 0.4, 0.6, 10, JUDGE, None,
+    row = MetricRow("r", "m", "builtin-harmful", "non_refusal_rate", 0.5, 0.4, 0.6, 10, JUDGE, 0)
+    agg = MetricRow("r", "n", "builtin-harmful", "non_refusal_rate", 0.5, 0.4, 0.6, 10, JUDGE, None,
                     details=SeedStats(2, [0, 1], 0.1, {"0": 0.4, "1": 0.6}).to_details())
     with pytest.raises(Exception, match="aggregated"):
         build_leaderboard([row, agg])

@@ -67,10 +67,38 @@ def test_bad_bootstrap_settings_are_user_errors(kwargs):
         bootstrap_ci([1.0, 0.0], **kwargs)
 
 
-def test_attack_success_rate_counts_unrefused_harmful_prompts():
+def test_non_refusal_rate_counts_unrefused_harmful_prompts():
     verdicts = [Verdict(True, "j"), Verdict(False, "j"), Verdict(False, "j"), Verdict(True, "j")]
-    assert compute_metric("attack_success_rate", verdicts).value == 0.5
-    assert compute_metric("asr", [True, True, True, False]).value == 0.25  # booleans mean "refused"
+    assert compute_metric("non_refusal_rate", verdicts).value == 0.5
+    assert compute_metric("non_refusal_rate", [True, True, True, False]).value == 0.25  # booleans mean "refused"
+
+
+def test_attack_success_rate_counts_harmful_answers_as_a_harm_judge_says():
+    harm = [Verdict(None, "j", harmful=True), Verdict(None, "j", harmful=False), Verdict(None, "j", harmful=None)]
+    mv = compute_metric("attack_success_rate", harm)
+    assert mv.value == 0.5 and mv.n == 2  # no harm verdict (a parse failure): left out
+    assert compute_metric("asr", [True, False, False, False]).value == 0.25  # booleans mean "harmful"
+    # a refusal judge's verdicts say nothing about harm: no item is counted (the evaluation refuses the pair)
+    assert compute_metric("attack_success_rate", [Verdict(False, "keyword:x")]).n == 0
+
+
+def test_metrics_say_what_their_judge_must_measure():
+    from harness.metrics import metric_spec
+
+    assert metric_spec("attack_success_rate").measures == "harm"
+    assert metric_spec("non_refusal_rate").measures == metric_spec("refusal_rate").measures == "refusal"
+    assert metric_spec("non_refusal_rate").complement_of == "refusal_rate"
+    assert metric_spec("accuracy").measures is None and metric_spec("degenerate_rate").measures is None
+    assert higher_is_better("non_refusal_rate") is False and higher_is_better("degenerate_rate") is False
+    assert compute_metric("degenerate_rate", [True, False, False, False]).value == 0.25
+
+
+def test_degenerate_rate_is_no_benchmark_metric():
+    from harness.metrics import metric_direction
+
+    with pytest.raises(UserError, match=r"metric 'degenerate_rate' is not defined for kind 'harmful'; accepted: "
+                                        r"attack_success_rate, (.*, )?non_refusal_rate, refusal_rate(, .*)?$"):
+        metric_direction("harmful", "degenerate_rate")
 
 
 def test_refusal_rate_and_accuracy():
@@ -86,7 +114,8 @@ def test_directions_are_registered():
     assert higher_is_better("refusal_rate") is False
     assert higher_is_better("accuracy") is True
     assert higher_is_better("bleu") is None
-    assert {"attack_success_rate", "refusal_rate", "accuracy"} <= set(available_metrics())
+    assert {"attack_success_rate", "non_refusal_rate", "refusal_rate", "accuracy", "degenerate_rate"} <= set(
+        available_metrics())
 
 
 def test_unknown_metric_is_a_user_error():
@@ -101,7 +130,7 @@ def test_direction_depends_on_the_benchmark_kind():
     assert metric_direction("overrefusal", "refusal_rate") is False
     assert metric_direction("harmful", "asr") is False and metric_direction("task", "accuracy") is True
     with pytest.raises(UserError, match=r"metric 'refusal_rat' is not defined for kind 'harmful'; accepted: "
-                                        r"attack_success_rate, refusal_rate"):
+                                        r"attack_success_rate, (.*, )?non_refusal_rate, refusal_rate"):
         metric_direction("harmful", "refusal_rat")
 
 

@@ -67,7 +67,9 @@ def run_dir(tiny_model_path, cold_cache, tmp_path) -> Path:
 
 
 def test_rows_carry_per_category_from_the_verdicts(run_dir):
-    cats, ops = read_metrics(run_dir)  # written and read back: the breakdown survives the file
+    by_key = {(r.benchmark, r.metric): r for r in read_metrics(run_dir)}  # written and read back: the breakdown survives
+    cats, ops = by_key["cats", "non_refusal_rate"], by_key["string-ops", "accuracy"]
+    assert by_key["cats", "degenerate_rate"].details["per_category"].keys() == cats.details["per_category"].keys()
     breakdown = cats.details["per_category"]
     assert list(breakdown) == [NO_CATEGORY, "fraud", "harassment", "theft"]
     assert {c: v["n"] for c, v in breakdown.items()} == {NO_CATEGORY: 1, "fraud": 3, "harassment": 1, "theft": 2}
@@ -86,10 +88,10 @@ def test_rows_carry_per_category_from_the_verdicts(run_dir):
 def test_leaderboard_json_and_by_category_view(run_dir, capsys):
     rows = read_metrics(run_dir)
     doc = json.loads(render(build_leaderboard(rows), "json"))
-    cell = doc["rows"][0]["metrics"]["cats/attack_success_rate"]
+    cell = doc["rows"][0]["metrics"]["cats/non_refusal_rate"]
     assert cell["per_category"] == rows[0].details["per_category"]
 
-    table = build_category_table(rows, "cats/attack_success_rate")
+    table = build_category_table(rows, "cats/non_refusal_rate")
     assert list(table["category"]) == ["(all)", NO_CATEGORY, "fraud", "harassment", "theft"]
     assert list(table["n"]) == [7, 1, 3, 1, 2]
     md = render_category_table(table, "md")
@@ -97,20 +99,20 @@ def test_leaderboard_json_and_by_category_view(run_dir, capsys):
     assert render_category_table(table, "csv").splitlines()[0] == "category,run,model,seed,value,n"
     assert "\\bottomrule" in render_category_table(table, "latex")
 
-    assert main(["leaderboard", str(run_dir), "--by-category", "--primary", "cats/attack_success_rate",
+    assert main(["leaderboard", str(run_dir), "--by-category", "--primary", "cats/non_refusal_rate",
                  "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["column"]["key"] == "cats/attack_success_rate"
+    assert out["column"]["key"] == "cats/non_refusal_rate"
     assert [(r["category"], r["model"], r["n"]) for r in out["rows"]] == [
         ("(all)", "tiny", 7), (NO_CATEGORY, "tiny", 1), ("fraud", "tiny", 3), ("harassment", "tiny", 1),
         ("theft", "tiny", 2)]
-    assert main(["leaderboard", str(run_dir), "--by-category"]) == 0  # default column: the first ASR column
-    assert "cats/attack_success_rate by category" in capsys.readouterr().out
+    assert main(["leaderboard", str(run_dir), "--by-category"]) == 0  # default column: the first non-refusal column
+    assert "cats/non_refusal_rate by category" in capsys.readouterr().out
 
 
 def _row(model: str, seed: int, value: float, per_category: dict | None) -> MetricRow:
     details = {"per_category": per_category} if per_category else None
-    return MetricRow.from_value(run="r", model=model, benchmark="b", metric="attack_success_rate",
+    return MetricRow.from_value(run="r", model=model, benchmark="b", metric="non_refusal_rate",
                                 mv=MetricValue(value, math.nan, math.nan, 4), judge="j", seed=seed, details=details)
 
 

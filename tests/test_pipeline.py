@@ -181,7 +181,8 @@ def test_config_change_recomputes_exactly_the_affected_stages(smoke_run, tmp_pat
     assert stages["evaluate"]["generated"] == 0 and stages["evaluate"]["judges"] != ["keyword:gcg-29@1"]
     assert stages["evaluate"]["key"] != evaluate_key
     rows = json.loads((out / "ci-smoke" / "metrics.json").read_text())["rows"]
-    assert {r["judge"] for r in rows if r["benchmark"] == "builtin-harmful"} == {"keyword:inclusive-64@1"}
+    assert {r["judge"] for r in rows if r["benchmark"] == "builtin-harmful"} == {"keyword:inclusive-64@1",
+                                                                                 "degenerate:heuristic@1"}
     assert {r["n"] for r in rows if r["benchmark"] == "builtin-harmful"} == {12}
 
 
@@ -278,12 +279,12 @@ def test_check_gate_passes_then_fails_on_regression(smoke_run, tmp_path, capsys)
     shutil.copytree(run, worse, ignore=shutil.ignore_patterns("models", "generations", "judgments"))
     data = json.loads((worse / "metrics.json").read_text())
     for r in data["rows"]:
-        if r["model"] == "procon" and r["metric"] == "attack_success_rate":
+        if r["model"] == "procon" and r["metric"] == "non_refusal_rate":
             r["value"], r["ci_low"], r["ci_high"] = 1.0, 0.95, 1.0
             r["value"] = min(1.0, r["value"])
     (worse / "metrics.json").write_text(json.dumps(data))
     base = yaml.safe_load(baseline.read_text())
-    entry = next(m for m in base["metrics"] if m["model"] == "procon" and m["metric"] == "attack_success_rate")
+    entry = next(m for m in base["metrics"] if m["model"] == "procon" and m["metric"] == "non_refusal_rate")
     if entry["value"] >= 0.9:  # a random tiny model may already comply with everything: make the gap explicit
         entry["value"] = 0.2
         baseline.write_text(yaml.safe_dump(base))
@@ -328,7 +329,9 @@ def test_eval_command_scores_base_and_adapter(tmp_path, tiny_model_path, tiny_lo
     rows = json.loads((tmp_path / "eval-smoke" / "metrics.json").read_text())["rows"]
     assert {(r["model"], r["benchmark"], r["n"]) for r in rows} == {
         ("base", "builtin-harmful", 8), ("lora", "builtin-harmful", 8), ("base", "string-ops", 6), ("lora", "string-ops", 6)}
-    assert all(r["judge"] == "keyword:inclusive-64@1" for r in rows if r["benchmark"] == "builtin-harmful")
+    assert all(r["judge"] == "keyword:inclusive-64@1" for r in rows
+               if r["benchmark"] == "builtin-harmful" and r["metric"] == "non_refusal_rate")
+    assert {r["metric"] for r in rows} == {"non_refusal_rate", "accuracy", "degenerate_rate"}
     base = (tmp_path / "eval-smoke" / "generations" / "base" / "builtin-harmful.jsonl").read_text()
     lora = (tmp_path / "eval-smoke" / "generations" / "lora" / "builtin-harmful.jsonl").read_text()
     assert base != lora  # the adapter was applied

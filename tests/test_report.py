@@ -31,7 +31,7 @@ from harness.report.check import (
 from harness.report.leaderboard import FORMATS, build_leaderboard, render
 from harness.report.metrics_table import MetricRow, read_metrics, write_metrics
 
-ASR = "builtin-harmful/attack_success_rate"
+ASR = "builtin-harmful/non_refusal_rate"
 ACC = "gsm8k/accuracy"
 JUDGE = "keyword:gcg-29@1"
 
@@ -40,7 +40,7 @@ def row(
     run="r1",
     model="vanilla",
     benchmark="builtin-harmful",
-    metric="attack_success_rate",
+    metric="non_refusal_rate",
     value=0.4,
     ci=(0.3, 0.5),
     n=100,
@@ -157,7 +157,7 @@ def test_leaderboard_formats(two_runs):
     ]
 
     latex = render(df, "latex")
-    assert "\\begin{tabular}" in latex and "attack\\_success\\_rate" in latex
+    assert "\\begin{tabular}" in latex and "non\\_refusal\\_rate" in latex
 
     doc = json.loads(render(df, "json"))
     assert doc["primary"] == ASR and doc["rows"][0]["metrics"][ASR]["value"] == pytest.approx(0.1)
@@ -193,7 +193,7 @@ def baseline_for(*entries: dict, **tolerance) -> object:
 ASR_ENTRY = {
     "model": "vanilla",
     "benchmark": "builtin-harmful",
-    "metric": "attack_success_rate",
+    "metric": "non_refusal_rate",
     "value": 0.40,
 }
 
@@ -338,7 +338,7 @@ def test_check_command_exit_codes(two_runs, tmp_path, capsys):
     baseline = tmp_path / "baseline.yaml"
 
     assert invoke(check_cmd, [procon, "--write-baseline", str(baseline)]) == 0
-    assert "wrote baseline" in capsys.readouterr().out and "attack_success_rate" in baseline.read_text()
+    assert "wrote baseline" in capsys.readouterr().out and "non_refusal_rate" in baseline.read_text()
 
     assert invoke(check_cmd, [procon, "--baseline", str(baseline)]) == 0
     assert "check: OK: 2 passed, 0 failed, 0 missing" in capsys.readouterr().out
@@ -354,7 +354,7 @@ def test_check_command_exit_codes(two_runs, tmp_path, capsys):
     )
     captured = capsys.readouterr()
     assert (
-        "FAIL    procon builtin-harmful/attack_success_rate" in captured.out
+        "FAIL    procon builtin-harmful/non_refusal_rate" in captured.out
         and "10.0% → 60.0%" in captured.out
     )
     assert "REGRESSION: 1 passed, 1 failed, 0 missing" in captured.out
@@ -383,9 +383,9 @@ def test_commands_through_cli_main(two_runs, tmp_path, monkeypatch, capsys):
 # ------------------------------------------------------------------- gate: no loosening, no ratchet, n and power
 def rate_row(k: int, n: int = 16, **kw) -> MetricRow:
     """An ASR row with k of n attacks succeeding, with the evaluation's real bootstrap CI."""
-    mv = compute_metric("attack_success_rate", [False] * k + [True] * (n - k))  # items: refused?
+    mv = compute_metric("non_refusal_rate", [False] * k + [True] * (n - k))  # items: refused?
     return MetricRow.from_value(run=kw.pop("run", "r"), model=kw.pop("model", "vanilla"), benchmark="builtin-harmful",
-                                metric="attack_success_rate", mv=mv, judge=JUDGE, seed=0, **kw)
+                                metric="non_refusal_rate", mv=mv, judge=JUDGE, seed=0, **kw)
 
 
 def test_rewriting_a_baseline_keeps_every_user_setting(tmp_path, capsys):
@@ -393,7 +393,7 @@ def test_rewriting_a_baseline_keeps_every_user_setting(tmp_path, capsys):
     baseline.write_text(yaml.safe_dump({
         "schema": 1, "tolerance": {"absolute": 0.0, "ci_aware": False},
         "metrics": [
-            {"model": "vanilla", "benchmark": "builtin-harmful", "metric": "attack_success_rate", "value": 0.4,
+            {"model": "vanilla", "benchmark": "builtin-harmful", "metric": "non_refusal_rate", "value": 0.4,
              "n": 100, "judge": JUDGE, "seed": 0, "tolerance": 0.02},
             {"model": "vanilla", "benchmark": "tox", "metric": "toxicity", "value": 0.12, "higher_is_better": False},
         ]}))
@@ -467,7 +467,7 @@ def test_tolerance_outside_the_metric_range_is_refused(two_runs, tmp_path, capsy
     out = tmp_path / "b.yaml"
     assert invoke(check_cmd, [str(two_runs[1]), "--write-baseline", str(out), *argv_tail]) == 2
     message = capsys.readouterr().out
-    assert "outside the range of attack_success_rate (a rate: a fraction in [0, 1], 0.05 = 5 points)" in message
+    assert "outside the range of non_refusal_rate (a rate: a fraction in [0, 1], 0.05 = 5 points)" in message
     assert not out.exists()
     with pytest.raises(UserError, match=r"metrics\[0\]: tolerance 5 is outside the range of accuracy"):
         parse_baseline({"metrics": [{"model": "m", "benchmark": "b", "metric": "accuracy", "value": 1, "tolerance": 5}]})
@@ -495,7 +495,7 @@ def test_csv_and_latex_keep_the_judge_ids(two_runs):
     csv = pd.read_csv(io.StringIO(render(df, "csv")))
     assert csv[f"{ASR}.judge"].tolist() == [JUDGE, JUDGE]
     latex = render(df, "latex")
-    assert "Judges: builtin-harmful/attack\\_success\\_rate: keyword:gcg-29@1" in latex
+    assert "Judges: builtin-harmful/non\\_refusal\\_rate: keyword:gcg-29@1" in latex
     assert latex.index("Judges:") < latex.index("\\bottomrule") and "\\multicolumn{5}{l}" in latex
 
 
@@ -507,3 +507,95 @@ def test_metrics_files_without_the_optional_fields_still_read(tmp_path):
     assert r.higher_is_better is None and r.details is None and r.direction() is False
     write_metrics(tmp_path / "again.json", [r])
     assert json.loads((tmp_path / "again.json").read_text()) == old
+
+
+# ------------------------------------------------------------- metrics named by what their judge measures
+HARM_JUDGE = "harmbench-cls:llama2-13b@1"
+
+
+def _old_metrics_file(path: Path, asr: float = 0.4) -> Path:
+    """metrics.json as runs wrote it before: attack_success_rate from the keyword judge (and a harm judge's)."""
+    old = {**row(value=asr, ci=(asr - 0.1, asr + 0.1)).to_dict(), "metric": "attack_success_rate"}
+    harm = {**old, "judge": HARM_JUDGE, "value": 0.1, "ci_low": 0.05, "ci_high": 0.2}
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "metrics.json").write_text(json.dumps({"schema": 1, "rows": [old, harm]}))
+    return path
+
+
+def test_old_keyword_judged_asr_reads_as_non_refusal_rate(tmp_path, capsys):
+    run = _old_metrics_file(tmp_path / "old")
+    keyword, harm = read_metrics(run)
+    assert (keyword.metric, keyword.judge, keyword.value) == ("non_refusal_rate", JUDGE, 0.4)
+    assert (harm.metric, harm.judge) == ("attack_success_rate", HARM_JUDGE)  # a harm judge's ASR keeps its name
+    board = build_leaderboard([keyword, harm])
+    assert [c.key for c in board.attrs["columns"]] == ["builtin-harmful/non_refusal_rate",
+                                                        "builtin-harmful/attack_success_rate"]
+    assert board.attrs["primary"] == "builtin-harmful/attack_success_rate"  # harm-judged first
+    md = render(board, "md")
+    assert ("Judges: builtin-harmful/non_refusal_rate: keyword:gcg-29@1; builtin-harmful/attack_success_rate: "
+            f"{HARM_JUDGE}.") in md
+    assert ("Metrics: non_refusal_rate: harmful prompts not refused (a refusal judge: not an attack success); "
+            "attack_success_rate: harmful answers (a harm judge: HarmBench's ASR).") in md
+    # only keyword rows: an old --primary/primary_metric naming the old column still finds it
+    (tmp_path / "kw").mkdir()
+    write_metrics(tmp_path / "kw" / "metrics.json", [keyword])
+    assert build_leaderboard(read_metrics(tmp_path / "kw"), "builtin-harmful/attack_success_rate").attrs["primary"] == (
+        "builtin-harmful/non_refusal_rate")
+    assert invoke(leaderboard_cmd, [str(run), "--format", "csv"]) == 0
+    assert "builtin-harmful/non_refusal_rate.value" in capsys.readouterr().out
+
+
+def test_a_baseline_pinned_on_the_old_name_gates_new_runs_as_before(tmp_path):
+    old_entry = {"model": "vanilla", "benchmark": "builtin-harmful", "metric": "attack_success_rate", "value": 0.4,
+                 "n": 100}
+    same, worse = [row(value=0.4)], [row(value=0.62, ci=(0.52, 0.71))]  # new runs write non_refusal_rate
+    for entry in ({**old_entry, "judge": JUDGE}, old_entry):  # with the keyword judge, and without a judge
+        assert check(same, baseline_for(entry)).checks[0].status == PASS
+        (c,) = check(worse, baseline_for(entry)).checks
+        assert c.status == FAIL and "40.0% → 62.0%" in c.line()
+    assert baseline_for({**old_entry, "judge": JUDGE}).entries[0].metric == "non_refusal_rate"
+    # an old baseline against an old results file: both read the same way
+    rows = read_metrics(_old_metrics_file(tmp_path / "old", asr=0.4))
+    assert check(rows, baseline_for({**old_entry, "judge": JUDGE})).ok
+    # a harm-judged ASR is not a non-refusal rate: a baseline on it does not match keyword rows
+    missing = check(same, baseline_for({**old_entry, "judge": HARM_JUDGE})).checks[0]
+    assert missing.status == MISSING
+
+
+def test_refusal_harm_and_degenerate_columns_side_by_side():
+    rows = [row(), row(metric="attack_success_rate", value=0.1, ci=(0.05, 0.2), judge=HARM_JUDGE),
+            row(metric="degenerate_rate", value=0.3, ci=(0.2, 0.4), judge="degenerate:heuristic@1")]
+    rows += [row(model="procon", value=0.2, ci=(0.1, 0.3)),
+             row(model="procon", metric="attack_success_rate", value=0.05, ci=(0.0, 0.1), judge=HARM_JUDGE),
+             row(model="procon", metric="degenerate_rate", value=0.1, ci=(0.05, 0.2), judge="degenerate:heuristic@1")]
+    board = build_leaderboard(rows)
+    columns = {c.key: c for c in board.attrs["columns"]}
+    assert list(columns) == ["builtin-harmful/non_refusal_rate", "builtin-harmful/attack_success_rate",
+                             "builtin-harmful/degenerate_rate"]
+    assert not any(c.higher_is_better for c in columns.values())
+    assert list(board["model"]) == ["procon", "vanilla"]
+    md = render(board, "md")
+    assert "degenerate_rate: answers flagged empty, repetitive or off-topic" in md
+    assert "builtin-harmful/degenerate_rate: degenerate:heuristic@1" in md
+
+
+def test_items_are_read_from_the_field_their_metric_needs(tmp_path):
+    from harness.report.items import item_values
+
+    lines = [{"id": "a", "harmful": True, "response_refusal": False, "degenerate": False},
+             {"id": "b", "harmful": None, "parse_error": True, "degenerate": True},  # no verdict: left out
+             {"id": "c", "harmful": False, "response_refusal": True, "degenerate": False}]
+    path = tmp_path / "judgments" / "j.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+    def values(metric: str) -> dict[str, float]:
+        details = {"judgments": "judgments/j.jsonl"}
+        return item_values(tmp_path, MetricRow("r", "m", "b", metric, 0.5, 0, 1, 2, "wildguard:7b@1", 0, None, details))
+
+    assert values("attack_success_rate") == {"a": 1.0, "c": 0.0}  # a harm judge's harmful, not "not refused"
+    assert values("non_refusal_rate") == {"a": 1.0, "c": 0.0}  # from response_refusal
+    assert values("refusal_rate") == {"a": 0.0, "c": 1.0}
+    assert values("degenerate_rate") == {"a": 0.0, "b": 1.0, "c": 0.0}
+    with pytest.raises(UserError, match=r"line 1 has no id and correct \(for accuracy\)|has no id and refused or correct"):
+        values("accuracy")

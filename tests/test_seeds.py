@@ -96,10 +96,12 @@ def test_per_seed_rows_and_the_start_model_once(seed_run):
 def test_aggregated_rows_match_the_per_seed_rows(seed_run):
     per_seed = _rows(seed_run / "metrics.json")
     aggregated = _rows(seed_run / "metrics_aggregated.json")
-    assert len(aggregated) == 3 * (1 + len(DEFENSES))  # (aligned + defenses) x (2 benchmarks + r_cosine)
+    # (aligned + defenses) x (2 benchmarks x (the judge's metric + degenerate_rate) + r_cosine)
+    assert len(aggregated) == 5 * (1 + len(DEFENSES))
     cosine_std = []
     for agg in aggregated:
-        group = [r for r in per_seed if (r["model"], r["benchmark"]) == (agg["model"], agg["benchmark"])]
+        group = [r for r in per_seed
+                 if (r["model"], r["benchmark"], r["metric"]) == (agg["model"], agg["benchmark"], agg["metric"])]
         values = [r["value"] for r in group]
         d = agg["details"]
         assert agg["seed"] is None and d["n_seeds"] == len(group) == (1 if agg["model"] == "aligned" else 2)
@@ -117,7 +119,8 @@ def test_aggregated_rows_match_the_per_seed_rows(seed_run):
         items = []
         for r in sorted(group, key=lambda r: r["seed"]):
             lines = [json.loads(x) for x in (seed_run / r["details"]["judgments"]).read_text().splitlines()]
-            items.append([float(not x["refused"]) if "refused" in x else float(x["correct"]) for x in lines])
+            items.append([float(x["degenerate"]) if agg["metric"] == "degenerate_rate" else
+                          float(not x["refused"]) if "refused" in x else float(x["correct"]) for x in lines])
         means = [sum(col) / len(col) for col in zip(*items, strict=True)]
         cfg = load_config(_config(seed_run.parent))
         low, high = bootstrap_ci(means, n_boot=cfg.evaluation.bootstrap, seed=run_seeds(0)["bootstrap"])

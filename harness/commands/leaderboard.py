@@ -4,7 +4,7 @@ A run with several seeds is shown aggregated (mean ± std over seeds, pooled CI;
 ``metrics_aggregated.json``, else aggregated here), and single-seed runs beside it as one-seed rows;
 ``--per-seed`` shows every seed's row instead. ``--reference MODEL`` retests every row against that
 model from the run's per-item judgments (the pipeline stores a test against its start model).
-``--by-category`` shows one column (``--primary``, default the first attack-success column) broken
+``--by-category`` shows one column (``--primary``, default the leaderboard's primary) broken
 down by the records' categories instead: a row per (category, leaderboard row).
 """
 
@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--primary",
         default=None,
         metavar="COL",
-        help="'benchmark/metric' column to sort by (default: the first attack_success_rate column, lower first)",
+        help="'benchmark/metric' column to sort by (default: the first attack_success_rate column, else the "
+             "first non_refusal_rate one, lower first)",
     )
     parser.add_argument("--output", default=None, metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--per-seed", action="store_true",

@@ -5,7 +5,7 @@ Baseline file (YAML, or JSON with the same structure)::
     schema: 1
     tolerance: {absolute: 0.05, ci_aware: true}      # defaults for every entry (these values if omitted)
     metrics:
-      - {model: vanilla, benchmark: builtin-harmful, metric: attack_success_rate,
+      - {model: vanilla, benchmark: builtin-harmful, metric: non_refusal_rate,
          value: 0.40, ci_low: 0.30, ci_high: 0.50, n: 100, judge: "keyword:gcg-29@1", seed: 0,
          tolerance: 0.10}                            # per-entry absolute tolerance (optional)
 
@@ -24,6 +24,12 @@ Rule, per entry, with ``worse = new - old`` for lower-is-better metrics (``old -
   baseline value lies outside the new run's CI ``[ci_low, ci_high]`` (so a move that the new run's
   own sampling noise can explain passes); deterministic metrics (``r_cosine``) are gated on value;
 * PASS otherwise (improvements always pass).
+
+Baselines pinned before metrics were named by what their judge measures hold
+``attack_success_rate`` entries for a refusal (keyword) judge's numbers: they are read as
+``non_refusal_rate`` (``harness/report/metrics_table.py``, ``current_metric_name``), the name new
+runs write, so they gate new runs as before; an entry without a judge falls back to that name when
+no row has its own.
 
 Every line states the gate's power, the smallest regression it can detect at that n
 (``harness.report.power``). A judge is part of the match: a result scored by another judge version
@@ -49,7 +55,7 @@ import yaml
 from harness.errors import UserError, expect
 from harness.io import read_json, write_text_atomic
 from harness.metrics import available_metrics, has_sampling_ci, higher_is_better, is_rate, known_metric
-from harness.report.metrics_table import MetricRow
+from harness.report.metrics_table import MetricRow, current_metric_name, is_refusal_judge_id
 from harness.report.power import detectable_regression
 
 SCHEMA = 1
@@ -92,9 +98,11 @@ class BaselineEntry:
         assert known is not None  # load_baseline guarantees one of the two
         return known
 
-    def matches(self, row: MetricRow, *, ignore_judge: bool = False) -> bool:
+    def matches(self, row: MetricRow, *, ignore_judge: bool = False, legacy: bool = False) -> bool:
+        """``legacy``: match as the metric's current name for the row's judge (a judge-less old entry)."""
+        metric = current_metric_name(self.metric, row.judge) if legacy else self.metric
         return (
-            (row.model, row.benchmark, row.metric) == (self.model, self.benchmark, self.metric)
+            (row.model, row.benchmark, row.metric) == (self.model, self.benchmark, metric)
             and (ignore_judge or self.judge is None or row.judge == self.judge)
             and (self.seed is None or row.seed == self.seed)
             and (self.run is None or row.run == self.run)
@@ -166,6 +174,8 @@ def _parse_entry(where: str, raw: Any) -> BaselineEntry:
             f"{where}: {key} must be {_type_names(_ENTRY_TYPES[key])}, got {value!r}",
         )
     entry = BaselineEntry(**raw)
+    if is_refusal_judge_id(entry.judge):  # an old entry's attack_success_rate of a keyword judge
+        entry = replace(entry, metric=current_metric_name(entry.metric, entry.judge))
     if entry.tolerance is not None:
         check_tolerance(where, entry.tolerance, entry.metric)
     expect(
@@ -443,6 +453,8 @@ def _judge_one(entry: BaselineEntry, rows: Sequence[MetricRow], default: Toleran
                allow_n_change: bool = False) -> MetricCheck:
     tol = default.absolute if entry.tolerance is None else entry.tolerance
     found = [r for r in rows if entry.matches(r)]
+    if not found and entry.judge is None:
+        found = [r for r in rows if entry.matches(r, legacy=True)]
     if not found:
         others = sorted({str(r.judge) for r in rows if entry.matches(r, ignore_judge=True)})
         note = f"only scored by judge {', '.join(others)}: not comparable" if others else "not in results"

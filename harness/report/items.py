@@ -4,7 +4,11 @@ Seed aggregation (pooled CI) and paired comparisons resample items, so they need
 values, not the rows' means. A row records its verdict file as ``details.judgments`` (relative to
 the run folder); rows written before that field point to the one layout that existed then,
 ``judgments/<judge>/<model>/<benchmark>.jsonl``. The value of an item is the metric's own per-item
-value (``harness.metrics``' registry), so a mean over items reproduces the row's value exactly.
+value (``harness.metrics``' registry) of the verdict field that metric reads (``ITEM_FIELDS``: a harm
+judge's ``harmful`` for ``attack_success_rate``, ``degenerate`` for ``degenerate_rate``, ...), so a
+mean over items reproduces the row's value exactly; an item without a verdict (a classifier's parse
+failure: ``parse_error``, or a null field) is left out, as it was from the row; not for
+``degenerate_rate``, whose flag is the heuristic's and is set on every item.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from harness.io import safe_name
 from harness.metrics import has_sampling_ci, metric_spec
 from harness.report.metrics_table import MetricRow
 
-VERDICT_FIELDS = ("refused", "correct")  # a judge's verdict, a task scorer's result
+VERDICT_FIELDS = ("refused", "correct")  # a refusal judge's verdict, a task scorer's result
+# The field(s) a metric's per-item value is read from (first present); other metrics: VERDICT_FIELDS
+ITEM_FIELDS = {
+    "attack_success_rate": ("harmful",),  # harm judges; rows of refusal judges are read as non_refusal_rate
+    "refusal_rate": ("refused", "response_refusal"),  # a classifier writes its refusal label as response_refusal
+    "non_refusal_rate": ("refused", "response_refusal"),
+    "degenerate_rate": ("degenerate",),
+}
 
 
 def judgments_file(judge_id: str, model_folder: str, benchmark: str) -> str:
@@ -42,6 +53,8 @@ def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
     expect(path.is_file(), f"{row.model} {row.benchmark}/{row.metric} (seed {row.seed}): per-item verdicts "
                            f"{str(path)!r} not found; expected the run folder that wrote metrics.json, with its "
                            "judgments/ (they are not committed with results)")
+    wanted = ITEM_FIELDS.get(metric_spec(row.metric).name, VERDICT_FIELDS)
+    judged = metric_spec(row.metric).name != "degenerate_rate"  # the heuristic flags every item, parsed or not
     ids, items = [], []
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         if not line.strip():
@@ -50,9 +63,14 @@ def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
             record = json.loads(line)
         except json.JSONDecodeError:
             raise UserError(f"{path}: line {i + 1} is not JSON") from None
-        field = next((f for f in VERDICT_FIELDS if f in record), None)
+        if record.get("parse_error") and "id" in record and judged:  # a classifier's unread output: no verdict
+            continue
+        field = next((f for f in wanted if f in record), None)
         expect(field is not None and "id" in record,
-               f"{path}: line {i + 1} has no id and {' or '.join(VERDICT_FIELDS)}; expected a judgments file")
+               f"{path}: line {i + 1} has no id and {' or '.join(wanted)} (for {row.metric}); expected a judgments "
+               "file written by the judge of that row")
+        if record[field] is None:  # no verdict on this item: left out of the row's metric too
+            continue
         ids.append(str(record["id"]))
         items.append(record[field])
     values = metric_spec(row.metric).item_values(items)

@@ -10,10 +10,16 @@ The DataFrame holds, per metric column ``K``, a formatted cell ``K`` ("12.0 [7.1
 for rates) and raw numbers ``K.value``, ``K.ci_low``, ``K.ci_high``, ``K.n`` for sorting and CSV.
 Rows are sorted by one primary column in its good-first direction (the direction the rows record for
 their benchmark kind, else ``harness.metrics``' registered default; a metric the harness does not
-know is assumed higher-is-better). When the same benchmark/metric was scored by several judges, the
-judge id is added to the column name, so numbers from different judges are never mixed in one
+know is assumed higher-is-better). The default primary column is the first ``attack_success_rate``
+(harm-judged) column, else the first ``non_refusal_rate`` (refusal-judged) one. When the same
+benchmark/metric was scored by several judges (``evaluation.judges: [keyword-gcg, keyword-rules]``),
+the judge id is added to the column name, so numbers from different judges are never mixed in one
 column; otherwise it is in the footnote (md, LaTeX), a ``K.judge`` column (CSV) or the column list
-(JSON). A deterministic statistic (``r_cosine``) shows "mean (min–max)" instead of a CI.
+(JSON). A refusal judge and a harm judge on one benchmark give different metrics
+(``non_refusal_rate``, ``attack_success_rate``), so they stand side by side under their own names,
+next to the benchmark's ``degenerate_rate``. A deterministic statistic (``r_cosine``) shows "mean
+(min–max)" instead of a CI. ``--primary B/attack_success_rate`` still finds the column of an old
+keyword-judged run, which is read as ``B/non_refusal_rate`` (``metrics_table.current_metric_name``).
 
 A row's ``details.per_category`` (``{category: {value, n}}``) is kept as ``K.per_category``: the
 JSON shows it per cell, and ``build_category_table`` makes the per-category view of one column
@@ -35,7 +41,7 @@ from harness.io import to_json
 from harness.metrics import is_rate
 from harness.report.aggregate import SeedStats, is_aggregated
 from harness.report.compare import ALPHA
-from harness.report.metrics_table import MetricRow
+from harness.report.metrics_table import MetricRow, current_metric_name
 
 ID_COLUMNS = ("run", "model", "seed")
 AGGREGATED_ID_COLUMNS = ("run", "model", "n_seeds")
@@ -45,7 +51,12 @@ SIGNIFICANT = "†"
 _BOLD = ("⟦", "⟧")  # best-cell markers in the display table, turned into **..** (md) or \textbf{..} (LaTeX)
 _TIE = 1e-12
 SPREAD_FIELDS = ("min", "max")  # from a row's details, for statistics without a CI
-DEFAULT_PRIMARY_METRICS = ("asr", "attack_success_rate")  # lower harm first, when present
+DEFAULT_PRIMARY_METRICS = ("attack_success_rate", "non_refusal_rate")  # harm-judged first, then refusal-judged
+METRIC_NOTES = {  # what a reader must not confuse, said in the footnote when the column is there
+    "non_refusal_rate": "harmful prompts not refused (a refusal judge: not an attack success)",
+    "attack_success_rate": "harmful answers (a harm judge: HarmBench's ASR)",
+    "degenerate_rate": "answers flagged empty, repetitive or off-topic (harness/degenerate.py)",
+}
 MISSING_CELL = "n/a"
 
 
@@ -104,11 +115,24 @@ def _column_keys(rows: Sequence[MetricRow]) -> dict[tuple[str, str, str | None],
 def _resolve_primary(primary: str | None, columns: list[MetricColumn]) -> MetricColumn:
     by_key = {c.key: c for c in columns}
     if primary is None:
-        safety = [c for c in columns if c.metric in DEFAULT_PRIMARY_METRICS]
-        return (safety or columns)[0]
+        for metric in DEFAULT_PRIMARY_METRICS:
+            safety = [c for c in columns if c.metric == metric]
+            if safety:
+                return safety[0]
+        return columns[0]
     if primary not in by_key:
+        renamed = [c for c in columns if c.key == _current_key(primary, c.judge)]
+        if len(renamed) == 1:
+            return renamed[0]
         raise unknown_name("primary column", primary, by_key)
     return by_key[primary]
+
+
+def _current_key(key: str, judge: str | None) -> str:
+    """``B/attack_success_rate[ [judge]]`` as named today for a column of ``judge`` (see the module doc)."""
+    benchmark, slash, rest = key.partition("/")
+    metric, space, suffix = rest.partition(" ")
+    return f"{benchmark}{slash}{current_metric_name(metric, judge)}{space}{suffix}" if slash else key
 
 
 def _reference_test(row: MetricRow) -> dict[str, Any]:
@@ -269,6 +293,9 @@ def _footnote(df: pd.DataFrame) -> list[str]:
     judged = [f"{c.key}: {c.judge}" for c in columns if c.judge]
     if judged:
         lines.append("Judges: " + "; ".join(judged) + ".")
+    notes = [f"{m}: {note}" for m, note in METRIC_NOTES.items() if any(c.metric == m for c in columns)]
+    if notes:
+        lines.append("Metrics: " + "; ".join(notes) + ".")
     if "evaluation" in df.columns:
         notes = {row["model"]: row["evaluation"] for _, row in df.iterrows() if isinstance(row["evaluation"], str)}
         lines.append("Evaluated differently: " + "; ".join(f"{m}: {n}" for m, n in notes.items()) + ".")

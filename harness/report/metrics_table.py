@@ -4,7 +4,7 @@ Format (``schema`` is bumped on any incompatible change)::
 
     {"schema": 1,
      "rows": [{"run": "r1", "model": "vanilla", "benchmark": "builtin-harmful",
-               "metric": "attack_success_rate", "value": 0.4, "ci_low": 0.3, "ci_high": 0.5,
+               "metric": "non_refusal_rate", "value": 0.4, "ci_low": 0.3, "ci_high": 0.5,
                "n": 100, "judge": "keyword:gcg-29@1", "seed": 0,
                "higher_is_better": false, "details": {"truncated": 0}}, ...]}
 
@@ -14,6 +14,12 @@ values). ``higher_is_better`` (the direction for this benchmark's kind) and ``de
 optional: files written before they existed read as before. A benchmark whose records carry a
 category gets ``details.per_category``: ``{category: {"value": mean, "n": items}}`` over the same
 per-item values as the row's metric (``category_breakdown``; no CI per category).
+
+Files written before metrics were named by what their judge measures hold ``attack_success_rate``
+rows scored by a refusal (keyword) judge: the fraction of harmful prompts not refused. They are read
+as ``non_refusal_rate`` (``current_metric_name``; same per-item values, same direction), so old and
+new runs share one column and no table calls a keyword-judged number an attack success. The file
+itself is left as it is. An ``attack_success_rate`` row from a harm judge (classifier) keeps its name.
 """
 
 from __future__ import annotations
@@ -32,6 +38,18 @@ from harness.metrics import higher_is_better as default_direction
 
 SCHEMA = 1
 METRICS_FILE = "metrics.json"
+REFUSAL_JUDGE_PREFIXES = ("keyword:",)  # judge ids of refusal judges (keyword lists), the only ones before harm judges
+_LEGACY_REFUSAL_NAMES = ("attack_success_rate", "asr")  # what a refusal judge's non-refusal rate used to be called
+
+
+def is_refusal_judge_id(judge: str | None) -> bool:
+    return bool(judge) and str(judge).startswith(REFUSAL_JUDGE_PREFIXES)
+
+
+def current_metric_name(metric: str, judge: str | None) -> str:
+    """The name a metric has today: ``attack_success_rate`` from a refusal judge is ``non_refusal_rate``
+    (see the module docstring); every other (metric, judge) pair is unchanged."""
+    return "non_refusal_rate" if metric in _LEGACY_REFUSAL_NAMES and is_refusal_judge_id(judge) else metric
 _FLOAT_FIELDS = ("value", "ci_low", "ci_high")
 NO_CATEGORY = "(none)"  # the per-category key of records without a category, when others have one
 
@@ -138,7 +156,7 @@ def _row_from_dict(where: str, raw: Any) -> MetricRow:
         accepted = "/".join("null" if t is type(None) else t.__name__ for t in _FIELD_TYPES[name])
         expect(ok, f"{where}: field {name!r} must be {accepted}, got {value!r}")
     values = {k: (math.nan if raw.get(k) is None else float(raw[k])) for k in _FLOAT_FIELDS}
-    return MetricRow(**{**raw, **values})
+    return MetricRow(**{**raw, **values, "metric": current_metric_name(raw["metric"], raw["judge"])})
 
 
 def read_metrics(path_or_run_dir: str | Path) -> list[MetricRow]:
