@@ -594,8 +594,16 @@ def write_tables(state: RunState, rows: list[MetricRow], reference: str | None =
             aggregated = annotate_significance(aggregated, reference, run_dir, per_seed_rows=rows, **resampling)
         write_metrics(run_dir / AGGREGATE_FILE, aggregated)
         tables = {"leaderboard": aggregated, "leaderboard_seeds": rows}
+    render_tables(state, tables)
+    return rows
+
+
+def render_tables(state: RunState, tables: dict[str, list[MetricRow]]) -> None:
+    """Write each table (``stem -> rows``) as ``<run>/<stem>.{md,csv,json,tex}`` (the md links the drift
+    plots) and print the ``leaderboard`` one."""
+    run_dir = state.cfg.run_dir
     for stem, table_rows in tables.items():
-        table = build_leaderboard(table_rows, cfg.primary_metric)
+        table = build_leaderboard(table_rows, state.cfg.primary_metric)
         for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
             text = render(table, fmt)
             if fmt == "md" and state.drift_report:
@@ -604,7 +612,6 @@ def write_tables(state: RunState, rows: list[MetricRow], reference: str | None =
             write_text_atomic(run_dir / f"{stem}.{suffix}", text)
         if stem == "leaderboard":
             print(render(table, "md"))
-    return rows
 
 
 # ---------------------------------------------------------------- entry points

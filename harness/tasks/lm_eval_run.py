@@ -340,7 +340,7 @@ def write_run_tables(cfg, new_rows: list[MetricRow]) -> list[MetricRow]:
     A single-seed run goes through the pipeline's ``write_tables``. For a multi-seed run the stored
     aggregate of the other rows is kept (its pooled CIs need per-item verdicts the harness can read),
     and the lm-eval rows are aggregated without pooling (mean and std over seeds; CI only for one seed)."""
-    from harness.pipeline import RunState, write_tables
+    from harness.pipeline import RunState, render_tables, write_tables
 
     run_dir = Path(cfg.run_dir)
     path = run_dir / METRICS_FILE
@@ -352,7 +352,6 @@ def write_run_tables(cfg, new_rows: list[MetricRow]) -> list[MetricRow]:
     if len({r.seed for r in rows}) <= 1:
         return write_tables(state, rows)
     from harness.report.aggregate import AGGREGATE_FILE, aggregate_rows
-    from harness.report.leaderboard import build_leaderboard, render
 
     write_metrics(path, rows)
     stored = run_dir / AGGREGATE_FILE
@@ -361,16 +360,7 @@ def write_run_tables(cfg, new_rows: list[MetricRow]) -> list[MetricRow]:
     ours = [r for r in rows if r.benchmark.startswith(BENCHMARK_PREFIX)]
     aggregated = others + aggregate_rows(ours, None, n_boot=cfg.evaluation.bootstrap, seed=state.seeds["bootstrap"])
     write_metrics(stored, aggregated)
-    for stem, table_rows in (("leaderboard", aggregated), ("leaderboard_seeds", rows)):
-        table = build_leaderboard(table_rows, cfg.primary_metric)
-        for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
-            text = render(table, fmt)
-            if fmt == "md" and state.drift_report:
-                links = " · ".join(f"[{p.name}]({p.relative_to(run_dir).as_posix()})" for p in state.drift_report)
-                text = text.rstrip("\n") + f"\n\nDrift (r vs r_0 per checkpoint): {links}\n"
-            write_text_atomic(run_dir / f"{stem}.{suffix}", text)
-        if stem == "leaderboard":
-            print(render(table, "md"))
+    render_tables(state, {"leaderboard": aggregated, "leaderboard_seeds": rows})
     return rows
 
 
