@@ -10,6 +10,11 @@ stage folder holds ``stage.json``::
 a half-finished training continues from its checkpoint), or recompute (any other key: the user is
 told in one line which inputs changed, and the folder is cleared first, so a checkpoint made with
 other settings is never resumed into).
+
+A record whose inputs differ only by fields it did not have, now at ``None`` (an upgrade added an
+optional config field; its ``None`` default keeps the old behaviour, which is the rule for every new
+field), counts as the same key: the stage is reused or resumed, its record is rewritten with the new
+key, and the manifest notes the new fields. Any other difference, ``None`` -> value included, recomputes.
 """
 
 from __future__ import annotations
@@ -63,6 +68,17 @@ def changed_inputs(old: dict[str, Any], new: dict[str, Any], limit: int = 4) -> 
     diffs = [f"{k} {_short(a.get(k, '<unset>'))} -> {_short(b.get(k, '<unset>'))}" for k in changed]
     more = f" (+{len(diffs) - limit} more)" if len(diffs) > limit else ""
     return ", ".join(diffs[:limit]) + more if diffs else "inputs changed"
+
+
+def new_fields_at_default(old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
+    """The leaf fields ``new`` adds at ``None`` when that is its only difference from ``old``; else None."""
+    a, b = _flatten(old), _flatten(new)
+    if not set(a) <= set(b):
+        return None
+    added = sorted(set(b) - set(a))
+    if not added or any(b[k] is not None for k in added) or any(a[k] != b[k] for k in a):
+        return None
+    return added
 
 
 def _is_digest(value: Any) -> bool:
@@ -119,6 +135,11 @@ def keyed_stage(name: str, folder: Path, inputs: dict[str, Any], *, force: bool 
     old = read_stage(folder)
     record = StageRecord(name, key)
     complete = all((folder / o).exists() for o in outputs)
+    grown = new_fields_at_default(old.get("inputs", {}), inputs) if old and old.get("key") != key else None
+    if grown is not None:
+        record.note = f"same inputs; new fields at their defaults: {', '.join(grown)}"
+        old = {**old, "key": key, "inputs": inputs}
+        write_json_atomic(folder / STAGE_FILE, old)  # the next run matches the new key directly
     if old and old.get("key") == key and not force:
         if old.get("status") == "done" and complete:
             record.status = "reused"

@@ -68,6 +68,31 @@ def test_folder_without_record_is_recomputed(tmp_path, capsys):
     assert "no stage record" in capsys.readouterr().out
 
 
+def test_new_optional_fields_at_none_keep_the_stage(tmp_path):
+    """An upgrade that adds an optional field (None = the old behaviour) must not retrain everything;
+    any real change, None -> value included, still recomputes."""
+    old_inputs = {"data": {"path": None, "split": "train"}, "steps": 6}
+    grown = {"data": {"path": None, "split": "train", "data_files": None, "column_names": None}, "steps": 6}
+    folder = tmp_path / "s"
+    _run_stage(folder, old_inputs)
+    status, ran, note = _run_stage(folder, grown)
+    assert (status, ran) == ("reused", False)
+    assert note == "same inputs; new fields at their defaults: data.column_names, data.data_files"
+    assert read_stage(folder)["key"] == stage_key(grown)  # migrated: the next run matches directly
+    assert _run_stage(folder, grown) == ("reused", False, None)
+    # a half-finished stage resumes the same way
+    train = tmp_path / "train"
+    with pytest.raises(KeyboardInterrupt), keyed_stage("train", train, old_inputs):
+        raise KeyboardInterrupt
+    with keyed_stage("train", train, grown) as record:
+        assert record.status == "resumed"
+    # a new field with a value, a removed field, a changed value: recomputed
+    for other in ({**grown, "data": {**grown["data"], "data_files": "x.json"}}, {"steps": 6},
+                  {**grown, "steps": 7}):
+        assert _run_stage(tmp_path / "s", other)[:2] == ("computed", True)
+        _run_stage(tmp_path / "s", old_inputs)
+
+
 def test_changed_inputs_names_nested_fields():
     assert changed_inputs({"train": {"steps": 6, "lr": 1}}, {"train": {"steps": 12, "lr": 1}}) == "train.steps 6 -> 12"
     assert "(+1 more)" in changed_inputs({str(i): i for i in range(5)}, {str(i): -i - 1 for i in range(5)})
