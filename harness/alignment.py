@@ -24,7 +24,7 @@ from harness.data import load_records
 from harness.errors import UserError
 from harness.generation import GenerationRequest, Generator, SamplingConfig
 from harness.io import atomic_directory, fingerprint_dir, sha256_json, write_json_atomic
-from harness.models import format_prompt, load_model, load_tokenizer
+from harness.models import format_prompt, load_model, load_tokenizer, merge_adapter
 from harness.paths import cache_dir
 from harness.records import Record
 from harness.stages import numerics_versions
@@ -94,9 +94,7 @@ def align(base_path: Path, cfg: AlignmentConfig, system_prompt: str | None, engi
     result = train(base_path, cfg.train, defense or Vanilla(), records, work, system_prompt=system_prompt,
                    config_path="alignment.train", precision=precision)
     if result.is_adapter:
-        from peft import PeftModel
-
-        merged = PeftModel.from_pretrained(load_model(base_path), str(result.output)).merge_and_unload()
+        merged = merge_adapter(base_path, result.output)
     else:  # alignment by full fine-tuning (alignment.train.lora: null): the trained weights are the model
         merged = load_model(result.output)
     with atomic_directory(final) as scratch:

@@ -267,6 +267,7 @@ class EvalConfig:
     judge: str | None = None  # set to DEFAULT_JUDGE when neither judge nor judges is given
     judges: list[str] | None = None
     engine: str = "auto"
+    adapter_serving: str = "auto"  # lora | merged | auto (harness/generation/serving.py)
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(max_new_tokens=48))
     limit: int | None = None  # cap prompts per benchmark (smoke runs)
     bootstrap: int = 1000
@@ -277,6 +278,10 @@ class EvalConfig:
 
         if self.engine not in (*ENGINES, "auto"):
             raise UserError(f"engine: unknown engine {self.engine!r}; accepted: auto, {', '.join(ENGINES)}")
+        from harness.generation.serving import SERVING
+
+        if self.adapter_serving not in SERVING:
+            raise UserError(f"adapter_serving: unknown value {self.adapter_serving!r}; accepted: {', '.join(SERVING)}")
         if self.limit is not None and self.limit <= 0:
             raise UserError(f"limit: expected a positive integer (or null for all prompts), got {self.limit!r}")
         for name in ("bootstrap", "max_model_len"):

@@ -1,7 +1,8 @@
 """Evaluate models on benchmarks: generate (cached) -> judge/score -> metrics with bootstrap CIs.
 
-All adapters of one base model are served by one engine (vLLM LoRA requests), one generate call per
-benchmark. Every stage writes its files under the run folder (HarmBench layout):
+All adapters of one base model are scored in one generate call per benchmark: as LoRA requests
+mixed in one engine's batches, or each as merged weights (``evaluation.adapter_serving``,
+``harness/generation/serving.py``). Every stage writes its files under the run folder (HarmBench layout):
 ``generations/<model>/<benchmark>.jsonl``, ``judgments/<judge>/<model>/<benchmark>.jsonl`` (``<model>/seed-<s>``
 for each seed of a trained model in a multi-seed run).
 
@@ -199,7 +200,8 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
     for base, group in by_base.items():
         tokenizer = load_tokenizer(base)
         adapters = tuple(dict.fromkeys(t.adapter for t in group if t.adapter))
-        generator = Generator(base, adapters=adapters, engine=cfg.engine, max_model_len=cfg.max_model_len)
+        generator = Generator(base, adapters=adapters, engine=cfg.engine, max_model_len=cfg.max_model_len,
+                              adapter_serving=cfg.adapter_serving)
         try:
             for spec, records in benchmarks:
                 base_sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)

