@@ -26,3 +26,4 @@ lint: setup
 perf: setup
 	$(PY) -m perf.generation
 	$(PY) -m perf.training
+	$(PY) -m perf.evaluation
