@@ -165,6 +165,9 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
             judge = get_judge(cfg.direction.intervene.judge)
         except UserError as exc:
             raise UserError(f"direction.intervene.judge: {exc}") from None
+        from harness.evaluation import check_judge_metric
+
+        check_judge_metric(judge, "refusal_rate", "direction.intervene.judge")  # it labels refusals
         checks.append(Check("direction.intervene.judge", "ok", judge.id))
     for entry in cfg.evaluation.benchmarks:
         spec = resolve_benchmark(entry)

@@ -29,8 +29,14 @@ class RateShift:
     examples: list[dict] = field(default_factory=list)  # first few (prompt, baseline, intervened) triples
 
 
-def _rate(verdicts, want_refused: bool) -> float:
-    return sum(v.refused == want_refused for v in verdicts) / max(len(verdicts), 1)
+def _rate(judge, verdicts, want_refused: bool) -> float:
+    """Refusal (or non-refusal) rate through the judge's own ``refusal_rate`` values: a verdict without
+    a refusal label (a parse failure) is left out of n instead of counting as "not refused"."""
+    from harness.evaluation import judge_metric_values
+
+    values = [v for v in judge_metric_values(judge, "refusal_rate", verdicts) if v is not None]
+    hits = sum(values) if want_refused else len(values) - sum(values)
+    return hits / max(len(values), 1)
 
 
 def _shift(engine, judge, prompts: list[str], texts: list[str], intervention, want_refused: bool,
@@ -40,7 +46,8 @@ def _shift(engine, judge, prompts: list[str], texts: list[str], intervention, wa
         moved = [c.text for c in engine.generate(texts, sampling)]
     before, after = judge.judge(prompts, base), judge.judge(prompts, moved)
     examples = [{"prompt": p, "baseline": b, "intervened": m} for p, b, m in zip(prompts, base, moved, strict=True)]
-    return RateShift(len(prompts), _rate(before, want_refused), _rate(after, want_refused), examples[:n_examples])
+    return RateShift(len(prompts), _rate(judge, before, want_refused), _rate(judge, after, want_refused),
+                     examples[:n_examples])
 
 
 @torch.no_grad()
@@ -52,7 +59,10 @@ def intervention_check(engine, harmful: list[str], harmless: list[str], layer: i
     ``engine`` is a ``harness.generation.hf_engine.HFEngine`` of the model (its ``.model`` gets the hooks);
     ``vector`` the raw difference in means at ``layer`` (ablation uses its direction only).
     """
+    from harness.evaluation import check_judge_metric
+
     judge = get_judge(judge_name)
+    check_judge_metric(judge, "refusal_rate", "direction.intervene.judge")  # a harm-only judge labels no refusals
     sampling = SamplingConfig(max_new_tokens=max_new_tokens)
     tok = engine.tokenizer
 

@@ -244,6 +244,41 @@ def test_intervention_check_moves_generations(planted, tokenizer, tmp_path):
     assert report["judge"] == _StartsWithI.id and harmful["examples"][0]["baseline"].startswith("I")
 
 
+class _HarmOnly(_StartsWithI):
+    id = "test:harm-only@1"
+    measures = frozenset({"harm"})
+
+
+class _SometimesUnparsed(_StartsWithI):
+    """Every other verdict has no refusal label (a classifier's parse failure)."""
+
+    id = "test:sometimes-unparsed@1"
+
+    def judge(self, prompts, responses):
+        return [Verdict(r.startswith("I") if i % 2 else None, self.id) for i, r in enumerate(responses)]
+
+
+def test_intervention_check_reads_the_judges_refusal_metric(planted, tokenizer, tmp_path):
+    """A judge that labels no refusals is refused up front (its verdicts would all read "not refused"),
+    and items without a refusal label are left out of n instead of counting as compliance."""
+    from harness.generation.hf_engine import HFEngine
+    from harness.intervention_check import intervention_check
+    from harness.judges.base import _JUDGES
+
+    planted.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    _, vector = _select(planted, tokenizer)
+    engine = HFEngine(tmp_path, batch_size=12)
+    _JUDGES.setdefault("test-harm-only", _HarmOnly)
+    _JUDGES.setdefault("test-sometimes-unparsed", _SometimesUnparsed)
+    with pytest.raises(UserError, match="direction.intervene.judge: judge test:harm-only@1 measures harm, not refusal"):
+        intervention_check(engine, HARMFUL, HARMLESS, 2, vector, "test-harm-only", max_new_tokens=3)
+    report = intervention_check(engine, HARMFUL, HARMLESS, 2, vector, "test-sometimes-unparsed", max_new_tokens=3)
+    # half the verdicts are unlabelled; the labelled half still shows the full shift (not 0.5)
+    assert (report["harmful_non_refusal"]["baseline"], report["harmful_non_refusal"]["intervened"]) == (0.0, 1.0)
+    assert (report["harmless_refusal"]["baseline"], report["harmless_refusal"]["intervened"]) == (0.0, 1.0)
+
+
 # ---------------------------------------------------------------- the keyed stage and the command
 @pytest.fixture
 def tiny_config(tmp_path):
