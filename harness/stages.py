@@ -14,7 +14,9 @@ other settings is never resumed into).
 A record whose inputs differ only by fields it did not have, now at ``None`` (an upgrade added an
 optional config field; its ``None`` default keeps the old behaviour, which is the rule for every new
 field), counts as the same key: the stage is reused or resumed, its record is rewritten with the new
-key, and the manifest notes the new fields. Any other difference, ``None`` -> value included, recomputes.
+key (the old -> new key pair is kept in ``$PROCON_BENCH_CACHE/migrated-stage-keys.json``, so a
+downstream stage that names the old key, e.g. drift naming its training, is the same stage too), and
+the manifest notes the new fields. Any other difference, ``None`` -> value included, recomputes.
 """
 
 from __future__ import annotations
@@ -70,15 +72,37 @@ def changed_inputs(old: dict[str, Any], new: dict[str, Any], limit: int = 4) -> 
     return ", ".join(diffs[:limit]) + more if diffs else "inputs changed"
 
 
+def _migrations_file() -> Path:
+    from harness.paths import cache_root
+
+    return cache_root() / "migrated-stage-keys.json"
+
+
+def migrated_keys() -> dict[str, str]:
+    """old key -> new key of every record migrated on this machine: a downstream stage whose inputs name
+    the old key of a migrated stage (drift names its training's key) has the same inputs too."""
+    try:
+        return dict(read_json(_migrations_file()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _record_migration(old_key: str, new_key: str) -> None:
+    write_json_atomic(_migrations_file(), {**migrated_keys(), old_key: new_key})
+
+
 def new_fields_at_default(old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
-    """The leaf fields ``new`` adds at ``None`` when that is its only difference from ``old``; else None."""
+    """The leaf fields ``new`` adds at ``None``, and the upstream keys that were migrated, when those
+    are its only differences from ``old``; else None."""
     a, b = _flatten(old), _flatten(new)
     if not set(a) <= set(b):
         return None
     added = sorted(set(b) - set(a))
-    if not added or any(b[k] is not None for k in added) or any(a[k] != b[k] for k in a):
+    renamed = sorted(k for k in a if a[k] != b[k])
+    migrated = migrated_keys() if renamed else {}
+    if any(b[k] is not None for k in added) or any(migrated.get(a[k]) != b[k] for k in renamed):
         return None
-    return added
+    return (added + [f"{k} (migrated key)" for k in renamed]) or None
 
 
 def _is_digest(value: Any) -> bool:
@@ -138,6 +162,7 @@ def keyed_stage(name: str, folder: Path, inputs: dict[str, Any], *, force: bool 
     grown = new_fields_at_default(old.get("inputs", {}), inputs) if old and old.get("key") != key else None
     if grown is not None:
         record.note = f"same inputs; new fields at their defaults: {', '.join(grown)}"
+        _record_migration(old["key"], key)
         old = {**old, "key": key, "inputs": inputs}
         write_json_atomic(folder / STAGE_FILE, old)  # the next run matches the new key directly
     if old and old.get("key") == key and not force:

@@ -68,9 +68,10 @@ def test_folder_without_record_is_recomputed(tmp_path, capsys):
     assert "no stage record" in capsys.readouterr().out
 
 
-def test_new_optional_fields_at_none_keep_the_stage(tmp_path):
+def test_new_optional_fields_at_none_keep_the_stage(tmp_path, monkeypatch):
     """An upgrade that adds an optional field (None = the old behaviour) must not retrain everything;
     any real change, None -> value included, still recomputes."""
+    monkeypatch.setenv("PROCON_BENCH_CACHE", str(tmp_path / "cache"))  # the migrated-keys file lives there
     old_inputs = {"data": {"path": None, "split": "train"}, "steps": 6}
     grown = {"data": {"path": None, "split": "train", "data_files": None, "column_names": None}, "steps": 6}
     folder = tmp_path / "s"
@@ -80,6 +81,12 @@ def test_new_optional_fields_at_none_keep_the_stage(tmp_path):
     assert note == "same inputs; new fields at their defaults: data.column_names, data.data_files"
     assert read_stage(folder)["key"] == stage_key(grown)  # migrated: the next run matches directly
     assert _run_stage(folder, grown) == ("reused", False, None)
+    # a downstream stage whose inputs name the migrated key is the same stage too
+    drift = tmp_path / "drift"
+    _run_stage(drift, {"training": stage_key(old_inputs), "steps": [25, 50]})
+    status, _, note = _run_stage(drift, {"training": stage_key(grown), "steps": [25, 50]})
+    assert status == "reused" and note == "same inputs; new fields at their defaults: training (migrated key)"
+    assert _run_stage(drift, {"training": "f" * 16, "steps": [25, 50]})[:2] == ("computed", True)
     # a half-finished stage resumes the same way
     train = tmp_path / "train"
     with pytest.raises(KeyboardInterrupt), keyed_stage("train", train, old_inputs):
