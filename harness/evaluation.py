@@ -203,6 +203,9 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
         generator = Generator(base, adapters=adapters, engine=cfg.engine, max_model_len=cfg.max_model_len,
                               adapter_serving=cfg.adapter_serving)
         try:
+            # every benchmark's requests first, then one generation pass over all of them (merged weights:
+            # each adapter merged and served once), then judging
+            jobs: list[tuple[BenchmarkSpec, list[Record], list[EvalTarget], list[GenerationRequest], SamplingConfig]] = []
             for spec, records in benchmarks:
                 base_sampling = replace(cfg.sampling, max_new_tokens=spec.max_new_tokens or cfg.sampling.max_new_tokens)
                 prompts: dict[str | None, list[str]] = {}  # by system prompt: the run's, or a target's own
@@ -215,14 +218,17 @@ def evaluate(cfg: EvalConfig, targets: list[EvalTarget], run_dir: str | Path, ru
                                 for p in prompts[system_prompt if t.system_prompt is None else t.system_prompt]]
                     for key in generator.keys(requests, sampling):
                         digest.update(key.encode())
-                    completions = generator.generate(requests, sampling, desc=f"{spec.name} x{len(members)} models",
-                                                     progress=progress)
-                    for k, target in enumerate(members):
-                        outs = completions[k * len(records) : (k + 1) * len(records)]
-                        boot = target.bootstrap_seed if target.bootstrap_seed is not None else (
-                            (seed or 0) if bootstrap_seed is None else bootstrap_seed)
-                        rows += _judge_and_score(spec, scorings[spec.name], cfg, records, outs, target, run_dir,
-                                                 run_name, seed if target.seed is None else target.seed, boot)
+                    jobs.append((spec, records, members, requests, sampling))
+            outputs = generator.generate_jobs([(requests, sampling) for *_, requests, sampling in jobs],
+                                              desc=f"{len(benchmarks)} benchmark(s) x{len(group)} models",
+                                              progress=progress)
+            for (spec, records, members, _, _), completions in zip(jobs, outputs, strict=True):
+                for k, target in enumerate(members):
+                    outs = completions[k * len(records) : (k + 1) * len(records)]
+                    boot = target.bootstrap_seed if target.bootstrap_seed is not None else (
+                        (seed or 0) if bootstrap_seed is None else bootstrap_seed)
+                    rows += _judge_and_score(spec, scorings[spec.name], cfg, records, outs, target, run_dir,
+                                             run_name, seed if target.seed is None else target.seed, boot)
         finally:
             generated, cached = generated + generator.generated, cached + generator.cached
             generator.close()

@@ -173,6 +173,37 @@ class TestAdapterServing:
 
         assert not any(cache_dir("merged").iterdir())  # merged weights are scratch: removed after use
 
+    def test_jobs_merge_each_adapter_once(self, tiny_model_path, tiny_adapter, second_adapter, tiny_prompts,
+                                          tmp_path, monkeypatch):
+        """An evaluation's benchmarks (several samplings) in one pass: each adapter merged and served once."""
+        import harness.generation as generation
+
+        merges: list[str] = []
+        original = generation.merged_weights
+
+        def counting(base, adapter):
+            merges.append(adapter)
+            return original(base, adapter)
+
+        monkeypatch.setattr(generation, "merged_weights", counting)
+        adapters = (tiny_adapter, second_adapter)
+        order, requests = self._interleaved(tiny_prompts, [None, *adapters])
+        jobs = [(requests, SamplingConfig(max_new_tokens=12)), (requests[::-1], SamplingConfig(max_new_tokens=6))]
+        outs = {}
+        for serving in ("merged", "lora"):
+            gen = Generator(tiny_model_path, adapters=adapters, engine="hf", adapter_serving=serving,
+                            cache=GenerationCache(tmp_path / f"{serving}.sqlite"))
+            try:
+                outs[serving] = gen.generate_jobs(jobs, progress=False)
+            finally:
+                gen.close()
+            assert gen.generated == len(requests) * 2
+        assert merges == list(adapters)  # once each, for both jobs
+        assert [len(o) for o in outs["merged"]] == [len(requests)] * 2
+        assert [[c.token_ids for c in job] for job in outs["merged"]] == \
+            [[c.token_ids for c in job] for job in outs["lora"]]
+        assert all(len(c.token_ids) <= 6 for c in outs["merged"][1])
+
     def test_merged_serving_has_its_own_keys(self, tiny_model_path, tiny_adapter, tmp_path):
         req = [GenerationRequest("hi", tiny_adapter), GenerationRequest("hi", None)]
         lora = Generator(tiny_model_path, adapters=(tiny_adapter,), engine="hf", adapter_serving="lora",

@@ -103,47 +103,60 @@ class Generator:
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig | None = None,
                  desc: str = "generate", progress: bool = True) -> list[Completion]:
-        sampling = sampling or SamplingConfig()
-        keys = self.keys(requests, sampling)
-        results = self.cache.get_many(list(dict.fromkeys(keys)))
-        todo: list[int] = []
-        first: dict[str, int] = {}  # key -> index of its first request: duplicates are generated once, O(n)
-        for i, key in enumerate(keys):
-            if key not in results and first.setdefault(key, i) == i:
-                todo.append(i)
-        with tqdm(total=len(requests), initial=len(requests) - len(todo), desc=desc,
-                  unit="prompt", disable=not progress, dynamic_ncols=True) as bar:
+        return self.generate_jobs([(requests, sampling or SamplingConfig())], desc, progress)[0]
 
-            def run(engine: GenerationEngine, indices: list[int], lora: bool) -> None:
-                for start in range(0, len(indices), self.chunk_size):
-                    chunk = indices[start : start + self.chunk_size]
-                    outs = engine.generate_mixed([requests[i].prompt for i in chunk], sampling,
-                                                 [requests[i].adapter if lora else None for i in chunk])
-                    new = {keys[i]: out for i, out in zip(chunk, outs, strict=True)}
-                    self.cache.put_many(new)  # committed now: a kill after this loses nothing
-                    results.update(new)
-                    self.generated += len(chunk)
-                    bar.update(len(chunk))
+    def generate_jobs(self, jobs: list[tuple[list[GenerationRequest], SamplingConfig]], desc: str = "generate",
+                      progress: bool = True) -> list[list[Completion]]:
+        """Several request lists, each with its own sampling (an evaluation's benchmarks), in one pass:
+        with merged weights every adapter is merged and its engine started once for all of them."""
+        keys = [self.keys(requests, sampling) for requests, sampling in jobs]
+        results = self.cache.get_many(list(dict.fromkeys(k for ks in keys for k in ks)))
+        todo: list[tuple[int, int]] = []  # (job, request) pairs the backend must generate
+        first: set[str] = set()  # keys already planned: duplicates are generated once, O(n)
+        for j, job_keys in enumerate(keys):
+            for i, key in enumerate(job_keys):
+                if key not in results and key not in first:
+                    first.add(key)
+                    todo.append((j, i))
+        total = sum(len(ks) for ks in keys)
+        with tqdm(total=total, initial=total - len(todo), desc=desc, unit="prompt", disable=not progress,
+                  dynamic_ncols=True) as bar:
+
+            def run(engine: GenerationEngine, items: list[tuple[int, int]], lora: bool) -> None:
+                by_job: dict[int, list[int]] = defaultdict(list)
+                for j, i in items:
+                    by_job[j].append(i)
+                for j, indices in by_job.items():
+                    requests, sampling = jobs[j]
+                    for start in range(0, len(indices), self.chunk_size):
+                        chunk = indices[start : start + self.chunk_size]
+                        outs = engine.generate_mixed([requests[i].prompt for i in chunk], sampling,
+                                                     [requests[i].adapter if lora else None for i in chunk])
+                        new = {keys[j][i]: out for i, out in zip(chunk, outs, strict=True)}
+                        self.cache.put_many(new)  # committed now: a kill after this loses nothing
+                        results.update(new)
+                        self.generated += len(chunk)
+                        bar.update(len(chunk))
 
             if self.serving == "lora":  # one engine, every adapter's requests in the same batches
                 if todo:
                     run(self.engine, todo, lora=True)
             else:  # base requests on the base engine, then each adapter on its merged weights
-                by_adapter: dict[str | None, list[int]] = defaultdict(list)
-                for i in todo:
-                    by_adapter[requests[i].adapter].append(i)
+                by_adapter: dict[str | None, list[tuple[int, int]]] = defaultdict(list)
+                for j, i in todo:
+                    by_adapter[jobs[j][0][i].adapter].append((j, i))
                 if None in by_adapter:
                     run(self.engine, by_adapter.pop(None), lora=False)
-                for adapter, indices in by_adapter.items():
+                for adapter, items in by_adapter.items():
                     self.close()  # one engine in memory at a time
                     with merged_weights(self.model_path, adapter) as folder:
                         engine = self._start(str(folder), ())
                         try:
-                            run(engine, indices, lora=False)
+                            run(engine, items, lora=False)
                         finally:
                             engine.close()
-        self.cached += len(requests) - len(todo)
-        return [results[k] for k in keys]
+        self.cached += total - len(todo)
+        return [[results[k] for k in job_keys] for job_keys in keys]
 
     def close(self) -> None:
         if self._engine is not None:
