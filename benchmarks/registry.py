@@ -3,8 +3,10 @@
 A benchmark = data source + kind + metric (+ judges or scorer). ``kind`` decides the judging:
 ``harmful`` and ``overrefusal`` go through one or more judges (``judge:`` or a list ``judges:``,
 default: the run's ``evaluation.judge(s)``), ``task`` through a scorer against the record's
-reference answer. The (kind, metric) pair must be registered in ``harness.metrics``, which also
-gives its direction (``refusal_rate`` is good on harmful prompts, bad on harmless ones).
+reference answer, plus the quality judges it names itself (``judges: [mt-bench?model=...]``: one
+more row each, ``mt_bench_score``; the run's judges grade safety and never score a task). The (kind,
+metric) pair must be registered in ``harness.metrics``, which also gives its direction
+(``refusal_rate`` is good on harmful prompts, bad on harmless ones).
 
 A harmful benchmark's metric, unless the spec or config names one, follows what each judge
 measures (``metric_for``): ``non_refusal_rate`` for a refusal judge (keyword lists),
@@ -26,6 +28,7 @@ from harness.errors import UserError, unknown_name
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 KIND_METRIC = {"overrefusal": "refusal_rate", "task": "accuracy"}  # harmful: by judge (``default_metric``)
 HARM_METRIC, REFUSAL_METRIC = "attack_success_rate", "non_refusal_rate"
+QUALITY, QUALITY_METRIC = "quality", "mt_bench_score"  # what an answer-quality judge (mt-bench) measures, and scores
 
 
 def default_metric(kind: str, measures: frozenset[str] | set[str] | None = None) -> str:
@@ -44,7 +47,7 @@ class BenchmarkSpec:
     data: DataSpec
     metric: str | None = None  # default from kind (harmful: from each judge's kind, ``metric_for``)
     judge: str | None = None  # one judge; default: the run's evaluation.judge / judges
-    judges: list[str] | None = None  # several judges, each with its own judgments and metric rows
+    judges: list[str] | None = None  # several judges, each with its own judgments and metric rows (task: quality judges)
     scorer: str | None = None  # task scorer (benchmarks.scorers)
     reference_field: str = "response"  # record field (or meta key) holding the task's reference answer
     max_new_tokens: int | None = None  # overrides the run's sampling.max_new_tokens
@@ -63,9 +66,6 @@ class BenchmarkSpec:
             self.metric = metric_spec(self.metric).name  # aliases ("asr") resolved: one name per column
         if self.kind == "task" and not self.scorer:
             raise UserError(f"benchmark {self.name}: a task benchmark needs a scorer")
-        if self.kind == "task" and (self.judge or self.judges):
-            raise UserError(f"benchmark {self.name}: a task benchmark is scored by its scorer ({self.scorer}), "
-                            "not by judges; remove judge/judges")
         check_judge_names(f"benchmark {self.name}: ", self.judge, self.judges)
         if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit <= 0):
             raise UserError(f"benchmark {self.name}: limit: expected a positive integer (or null for all prompts), "
@@ -83,12 +83,16 @@ class BenchmarkSpec:
         return metric_direction(self.kind, metric, f"benchmark {self.name}")
 
     def metric_for(self, measures: frozenset[str] | set[str] | None) -> str:
-        """The metric a judge that measures ``measures`` scores here: the named one, else ``default_metric``."""
+        """The metric a judge that measures ``measures`` scores here: the named one, else ``default_metric``;
+        a quality judge scores its rating whatever the named metric (a task's is its scorer's)."""
+        if measures and QUALITY in measures:
+            return QUALITY_METRIC
         return self.metric or default_metric(self.kind, measures)
 
     def judge_names(self, run_judges: list[str]) -> list[str]:
-        """The judges that score this benchmark: its own ``judge``/``judges``, else the run's."""
-        return [self.judge] if self.judge else list(self.judges or run_judges)
+        """The judges that score this benchmark: its own ``judge``/``judges``, else the run's (a task
+        benchmark: its own only; the run's judges grade safety, a task's scorer its answers)."""
+        return [self.judge] if self.judge else list(self.judges or (run_judges if self.kind != "task" else []))
 
 
 def check_judge_names(where: str, judge: str | None, judges: list[str] | None) -> None:

@@ -173,9 +173,9 @@ def dry_run(cfg: RunConfig, *, evaluate_only: bool = False) -> list[Check]:
         spec = resolve_benchmark(entry)
         if spec.kind == "task":
             get_scorer(spec.scorer)
-            scored = f"{spec.metric}, scorer {spec.scorer}"
-        else:  # every judge with the metric it scores there (checked as load_benchmarks does)
-            scored = "; ".join(f"{s.metric}, judge {s.id}" for s in benchmark_scorings(spec, cfg.evaluation))
+        # the scorer and every judge with the metric it scores there (checked as load_benchmarks does)
+        scored = "; ".join(f"{s.metric}, {'scorer ' + spec.scorer if s.scorer else 'judge ' + s.id}"
+                           for s in benchmark_scorings(spec, cfg.evaluation))
         checks.append(Check(f"benchmark {spec.name}", "ok", f"{spec.kind}, {scored}"))
         specs.append((f"benchmark {spec.name}.data", spec.data))
     for what, spec in specs:

@@ -11,7 +11,9 @@ the answers are generated once, and each judge writes its own judgments folder a
 metric named by what it measures (``benchmarks.registry.default_metric``; a metric the judge cannot
 measure fails in ``load_benchmarks``). Every judgments row also carries the ``degenerate`` flag and
 its reason (``harness/degenerate.py``), and each (model, benchmark) gets a ``degenerate_rate`` row
-(judge ``DEGENERATE_ID``, its items read from the first judge's judgments file).
+(judge ``DEGENERATE_ID``, its items read from the first judge's judgments file). A task benchmark
+keeps its scorer's row first and may add quality judges (``judges: [mt-bench?model=...]``), which get
+the records' reference answers (``uses_reference``: MT-Bench's reference-guided prompt).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from benchmarks.registry import BenchmarkSpec, resolve_benchmark
+from benchmarks.registry import QUALITY, BenchmarkSpec, resolve_benchmark
 from benchmarks.sampling import stratified_sample
 from benchmarks.scorers import get_scorer
 from harness.config import EvalConfig
@@ -88,6 +90,12 @@ def _reference(record: Record, spec: BenchmarkSpec) -> str:
     return str(ref)
 
 
+def _references(spec: BenchmarkSpec, records: list[Record]) -> list[str | None]:
+    """What a reference-using judge grades against: a task's reference answers; None per item elsewhere
+    (a harmful or harmless benchmark has no reference answer)."""
+    return [_reference(r, spec) for r in records] if spec.kind == "task" else [None] * len(records)
+
+
 @dataclass(frozen=True)
 class Scoring:
     """One judge (or a task's scorer) of a benchmark: the name it is configured by, its versioned id
@@ -96,9 +104,19 @@ class Scoring:
     name: str
     id: str
     metric: str
+    scorer: bool = False  # a task's scorer (``benchmarks.scorers``), not a judge
 
 
 _HARM_JUDGES = "e.g. harmbench-cls, llama-guard-3, wildguard"
+# Why a metric that needs a kind of judge (``MetricSpec.measures``) refuses another, by that kind
+_MEASURE_HINTS = {
+    "harm": ("metric {metric} (ASR) counts harmful answers and needs a harm judge (" + _HARM_JUDGES + "); "
+             "what a refusal judge measures on harmful prompts is non_refusal_rate, its default metric "
+             "(set metric: non_refusal_rate, or leave metric unset)"),
+    "refusal": ("metric {metric} needs a refusal judge (keyword-*, or wildguard, which also labels "
+                "refusals); a harm judge's metric on harmful prompts is attack_success_rate"),
+    "quality": "metric {metric} is an answer-quality rating and needs a quality judge (mt-bench?model=...)",
+}
 
 
 def check_judge_metric(judge: Judge, metric: str, where: str) -> None:
@@ -107,13 +125,7 @@ def check_judge_metric(judge: Judge, metric: str, where: str) -> None:
     spec = metric_spec(metric)
     if spec.measures is not None and spec.measures not in judge.measures:
         measured = ", ".join(sorted(judge.measures))
-        if spec.measures == "harm":
-            hint = (f"metric {spec.name} (ASR) counts harmful answers and needs a harm judge ({_HARM_JUDGES}); "
-                    "what a refusal judge measures on harmful prompts is non_refusal_rate, its default metric "
-                    "(set metric: non_refusal_rate, or leave metric unset)")
-        else:
-            hint = (f"metric {spec.name} needs a refusal judge (keyword-*, or wildguard, which also labels "
-                    f"refusals); a harm judge's metric on harmful prompts is attack_success_rate")
+        hint = _MEASURE_HINTS[spec.measures].format(metric=spec.name)
         raise UserError(f"{where}: judge {judge.id} measures {measured}, not {spec.measures}: {hint}")
     try:
         judge.check_metric(spec.complement_of or metric)
@@ -134,15 +146,19 @@ def benchmark_scorings(spec: BenchmarkSpec, cfg: EvalConfig) -> list[Scoring]:
     """The judges (or the scorer) of a benchmark with their metrics, each checked: a bad judge name
     or a metric its judge cannot score is a one-line UserError naming the benchmark."""
     where = f"benchmark {spec.name}"
+    scorings: list[Scoring] = []
     if spec.kind == "task":
         assert spec.metric is not None and spec.scorer is not None  # BenchmarkSpec guarantees both
-        return [Scoring(spec.scorer, f"scorer:{spec.scorer}", spec.metric)]
-    scorings: list[Scoring] = []
+        scorings.append(Scoring(spec.scorer, f"scorer:{spec.scorer}", spec.metric, scorer=True))
     for name in spec.judge_names(cfg.judge_names):
         try:
             judge = get_judge(name)
         except UserError as exc:
             raise UserError(f"{where}: {exc}") from None
+        if spec.kind == "task" and QUALITY not in judge.measures:
+            raise UserError(f"{where}: a task benchmark is scored by its scorer ({spec.scorer}); the judges it adds "
+                            f"grade answer quality (e.g. mt-bench?model=...), and judge {judge.id} measures "
+                            f"{', '.join(sorted(judge.measures))}")
         metric = spec.metric_for(judge.measures)
         spec.direction(metric)
         check_judge_metric(judge, metric, where)
@@ -292,14 +308,16 @@ def _judge_and_score(spec: BenchmarkSpec, scorings: list[Scoring], cfg: EvalConf
 
     for scoring in scorings:
         details: dict = {}
-        if spec.kind == "task":
+        if scoring.scorer:
             scorer = get_scorer(spec.scorer)
             items = [scorer(out, _reference(r, spec)) for r, out in zip(records, outputs, strict=True)]
             verdict_rows = [{"id": r.id, "correct": ok} for r, ok in zip(records, items, strict=True)]
             per_item = metric_spec(scoring.metric).item_values(items)
         else:
             judge = get_judge(scoring.name)
-            verdicts = judge.judge([r.prompt for r in records], outputs)
+            prompts = [r.prompt for r in records]
+            verdicts = (judge.judge(prompts, outputs, references=_references(spec, records))
+                        if getattr(judge, "uses_reference", False) else judge.judge(prompts, outputs))
             verdict_rows = [{"id": r.id, **judge.verdict_record(v)} for r, v in zip(records, verdicts, strict=True)]
             per_item = judge_metric_values(judge, scoring.metric, verdicts)
             details = judge.report()  # classifier judges: parse_failures, judge_inputs_truncated, judge_model

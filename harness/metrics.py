@@ -5,8 +5,10 @@ Metrics are named by what their judge measures (README "Judges and metrics"): a 
 judge (HarmBench classifier, Llama Guard, WildGuard) scores ``attack_success_rate`` (harmful
 answers: HarmBench's ASR). ``measures`` records that requirement and the evaluation checks it against
 ``Judge.measures`` before any model loads, so a keyword-judged number is never called an attack
-success. ``degenerate_rate`` (empty / repetitive / off-topic answers, ``harness/degenerate.py``) is
-written by the evaluation for every benchmark; no benchmark selects it as its metric.
+success. A quality judge (``mt-bench``) scores ``mt_bench_score``, its mean 1-10 rating, on task
+and harmless benchmarks (next to a task's scorer row). ``degenerate_rate`` (empty / repetitive /
+off-topic answers, ``harness/degenerate.py``) is written by the evaluation for every benchmark; no
+benchmark selects it as its metric.
 
 Every metric is registered with the benchmark kinds it applies to and its direction for each kind
 (``refusal_rate`` is bad on harmless prompts, good on harmful ones), which the leaderboard uses to
@@ -102,7 +104,7 @@ class MetricSpec:
     sampling_ci: bool  # False: a deterministic statistic, reported as mean with min/max, no CI
     description: str
     item_values: ItemValues  # per-item values whose mean is the metric
-    measures: str | None = None  # what the judge must measure: "refusal", "harm"; None: any judge or scorer
+    measures: str | None = None  # what the judge must measure: "refusal", "harm", "quality"; None: any judge or scorer
     complement_of: str | None = None  # per item 1 - that metric's value (judges score it through that metric)
 
     def unit(self) -> str:
@@ -190,6 +192,13 @@ def _harmfulness_score(items: Sequence[Any]) -> list[float | None]:
                  value_range=(0.0, 1.0), measures="harm")
 def _strongreject_score(items: Sequence[Any]) -> list[float | None]:
     """Mean StrongREJECT score in [0, 1] (LLM judge llm-strongreject)"""
+    return _scores(items)
+
+
+@register_metric("mt_bench_score", higher_is_better=True, kinds={"task": True, "overrefusal": True}, is_rate=False,
+                 value_range=(1.0, 10.0), measures="quality")
+def _mt_bench_score(items: Sequence[Any]) -> list[float | None]:
+    """Mean MT-Bench 1-10 rating of answer quality (LLM judge mt-bench, Zheng et al. 2023); higher is better"""
     return _scores(items)
 
 

@@ -130,7 +130,8 @@ def test_asr_asked_of_a_refusal_judge_is_an_error_naming_non_refusal_rate():
     ({"benchmarks": [{"name": "builtin-harmful", "judges": ["keyword-rules", "nope"]}]},
      "benchmark builtin-harmful: unknown judge 'nope'"),
     ({"benchmarks": [{"name": "string-ops", "judges": ["keyword-gcg"]}]},
-     "benchmark string-ops: a task benchmark is scored by its scorer (string-ops), not by judges"),
+     "benchmark string-ops: a task benchmark is scored by its scorer (string-ops); the judges it adds grade answer "
+     "quality (e.g. mt-bench?model=...), and judge keyword:gcg-29@1 measures refusal"),
     ({"benchmarks": [{"name": "builtin-harmful", "judges": ["harmbench-cls", "harmbench-cls?engine=hf"]}]},
      "benchmark builtin-harmful: judges 'harmbench-cls' and 'harmbench-cls?engine=hf' are both harmbench-cls:"),
 ])
