@@ -72,7 +72,7 @@ def _move(model, std=0.2):
 def test_the_family_is_registered_with_its_defaults():
     assert {"procon", "procon_wu", "procon_safe", "procon_wu_safe", "safeinstr"} <= set(available_defenses())
     wu_safe = build_defense("procon_wu_safe").params
-    assert (wu_safe.lam, wu_safe.warmup_fraction, wu_safe.warmup_factor) == (10.0, 0.2, 10.0)
+    assert (wu_safe.lam, wu_safe.warmup_fraction, wu_safe.warmup_factor) == (1.0, 0.2, 10.0)  # lam 1: the sweep's best row
     assert wu_safe.safety.per_batch == 3 and wu_safe.safety.lm_loss
     assert build_defense("procon_wu").params.safety is None and build_defense("procon_safe").params.warmup_factor == 1
     assert not build_defense("safeinstr").needs_direction
