@@ -100,7 +100,9 @@ class VLLMEngine(GenerationEngine):
 
         if adapter not in self._lora_ids:
             raise ValueError(f"adapter {adapter} was not declared when the engine was built")
-        return LoRARequest(Path(adapter).name, self._lora_ids[adapter], adapter)
+        # a unique name per adapter: vLLM confuses adapters that share one (every trained adapter folder is
+        # called "adapter"; four of them in one batch raised KeyError in its LoRA mapping)
+        return LoRARequest(f"{Path(adapter).name}-{self._lora_ids[adapter]}", self._lora_ids[adapter], adapter)
 
     def generate(self, prompts: list[str], sampling: SamplingConfig, adapter: str | None = None) -> list[Completion]:
         return self.generate_mixed(prompts, sampling, [adapter] * len(prompts))
