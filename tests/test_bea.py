@@ -229,13 +229,13 @@ def test_training_then_evaluation_with_the_trigger(tiny_model_path, tmp_path, co
                                                                    str(folder / "adapter"))
 
     seen: list = []
-    generate = Generator.generate
+    generate_jobs = Generator.generate_jobs
 
-    def spy(self, requests, *args, **kwargs):
-        seen.extend(requests)
-        return generate(self, requests, *args, **kwargs)
+    def spy(self, jobs, *args, **kwargs):
+        seen.extend(r for requests, _ in jobs for r in requests)
+        return generate_jobs(self, jobs, *args, **kwargs)
 
-    monkeypatch.setattr(Generator, "generate", spy)
+    monkeypatch.setattr(Generator, "generate_jobs", spy)
     ecfg = EvalConfig(benchmarks=[{"name": "builtin-harmful", "limit": 3}], engine="hf",
                       sampling=SamplingConfig(max_new_tokens=2), bootstrap=10)
     report: dict = {}

@@ -113,10 +113,13 @@ class TestTinyEngines:
 
 # ---------------------------------------------------------------- adapter serving: mixed LoRA batches, merged weights
 @pytest.fixture(scope="module")
-def second_adapter(tiny_model_path, tmp_path_factory) -> str:
+def second_adapter(tiny_model_path, tiny_lora_adapter, tmp_path_factory) -> str:
     from tests.conftest import make_lora_adapter
 
-    return str(make_lora_adapter(tiny_model_path, tmp_path_factory.mktemp("lora2") / "tiny-lora-2", b_std=0.5, seed=7))
+    # the same folder name as the first adapter (trained adapters are all called "adapter"): vLLM mixed
+    # same-named LoRA requests wrongly until each request got a unique name
+    first = Path(str(tiny_lora_adapter)).name
+    return str(make_lora_adapter(tiny_model_path, tmp_path_factory.mktemp("lora2") / first, b_std=0.5, seed=7))
 
 
 class TestAdapterServing:

@@ -90,18 +90,18 @@ def test_rerun_generates_nothing(smoke_run, tmp_path):
     import harness.generation as gen
 
     calls = []
-    original = gen.Generator.generate
+    original = gen.Generator.generate_jobs
 
     def spy(self, *a, **k):
         out = original(self, *a, **k)
         calls.append(self.generated)
         return out
 
-    gen.Generator.generate = spy
+    gen.Generator.generate_jobs = spy
     try:
         assert main(["run", str(ROOT / "configs/ci-smoke.yaml"), "--output-dir", str(run.parent)]) == 0
     finally:
-        gen.Generator.generate = original
+        gen.Generator.generate_jobs = original
     assert calls and all(c == 0 for c in calls)
     stages = json.loads((run / "manifest.json").read_text())["stages"]
     keyed = {"direction", "train vanilla", "train procon", "drift vanilla", "drift procon"}
