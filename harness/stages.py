@@ -100,7 +100,8 @@ def new_fields_at_default(old: dict[str, Any], new: dict[str, Any]) -> list[str]
     added = sorted(set(b) - set(a))
     renamed = sorted(k for k in a if a[k] != b[k])
     migrated = migrated_keys() if renamed else {}
-    if any(b[k] is not None for k in added) or any(migrated.get(a[k]) != b[k] for k in renamed):
+    if any(b[k] is not None for k in added) or any(not isinstance(a[k], str) or migrated.get(a[k]) != b[k]
+                                                   for k in renamed):
         return None
     return (added + [f"{k} (migrated key)" for k in renamed]) or None
 

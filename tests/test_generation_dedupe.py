@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from harness.generation import Completion, GenerationRequest, Generator, SamplingConfig
+from harness.generation.base import GenerationEngine
 from harness.generation.cache import GenerationCache
 
 SAMPLING = SamplingConfig(max_new_tokens=4)
@@ -21,6 +22,8 @@ class RecordingEngine:
     def generate(self, prompts, sampling, adapter=None):
         self.calls.append((adapter, list(prompts)))
         return [Completion(f"{adapter}|{p}", [len(p)]) for p in prompts]
+
+    generate_mixed = GenerationEngine.generate_mixed  # one generate call per adapter in each batch
 
     def close(self) -> None:
         pass
