@@ -119,18 +119,24 @@ class GenerationEngine(ABC):
         """Generate for prompts that each name their own adapter (or none), outputs in input order.
 
         This default runs one ``generate`` per adapter; engines with ``mixes_adapters`` batch them together."""
-        groups: dict[str | None, list[int]] = {}
-        for i, adapter in enumerate(adapters):
-            groups.setdefault(adapter, []).append(i)
-        out: list[Completion | None] = [None] * len(prompts)
-        for adapter, indices in groups.items():
-            for i, completion in zip(indices, self.generate([prompts[i] for i in indices], sampling, adapter),
-                                     strict=True):
-                out[i] = completion
-        return out  # type: ignore[return-value]
+        return generate_grouped(prompts, adapters, lambda a: a,
+                                lambda ps, names: self.generate(ps, sampling, names[0]))
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release memory (engines are big; only one should live at a time on a small machine)."""
+
+
+def generate_grouped(prompts: list[str], adapters: list[str | None], group_of, generate) -> list[Completion]:
+    """``generate(prompts, adapters)`` once per group of ``group_of(adapter)``, outputs back in input order."""
+    groups: dict[object, list[int]] = {}
+    for i, adapter in enumerate(adapters):
+        groups.setdefault(group_of(adapter), []).append(i)
+    out: list[Completion | None] = [None] * len(prompts)
+    for indices in groups.values():
+        outs = generate([prompts[i] for i in indices], [adapters[i] for i in indices])
+        for i, completion in zip(indices, outs, strict=True):
+            out[i] = completion
+    return out  # type: ignore[return-value]
 
 
 def package_version(*distributions: str) -> str:

