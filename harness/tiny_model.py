@@ -77,3 +77,31 @@ def build_tiny_random(root: Path, version: str) -> Path:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(scratch)
     return final
+
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def save_random_lora_adapter(base: Path, out: Path, *, r: int = 8, alpha: int = 16, b_std: float = 0.5,
+                             seed: int = 0) -> Path:
+    """Save a deliberately strong random LoRA adapter of ``base`` (every projection, random B) to ``out``.
+
+    PEFT initialises B to zero (an adapter that changes nothing) and a weak adapter may not change
+    greedy output at all, so B is drawn from N(0, b_std^2) with a fixed seed. Used by the tests and
+    by ``perf/evaluation.py`` wherever K distinct adapters are needed without training them.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from harness.models import load_model
+
+    torch.manual_seed(seed)  # lora_A's kaiming init draws from the global generator
+    model = get_peft_model(load_model(base), LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0,
+                                                        target_modules=list(LORA_TARGETS), task_type="CAUSAL_LM"))
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * b_std)
+    model.save_pretrained(out)
+    return out

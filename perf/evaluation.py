@@ -48,26 +48,10 @@ def harmful_prompts(model_path: Path, n: int) -> list[str]:
 
 def random_adapters(base: Path, k: int, out: Path) -> list[str]:
     """K strong random r=16 LoRA adapters on every projection (PEFT's zero-initialised B changes nothing)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
+    from harness.tiny_model import save_random_lora_adapter
 
-    from harness.models import load_model
-
-    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    paths = []
-    for i in range(k):
-        torch.manual_seed(i)
-        model = get_peft_model(load_model(base), LoraConfig(r=16, lora_alpha=32, target_modules=targets,
-                                                            lora_dropout=0.0, task_type="CAUSAL_LM"))
-        gen = torch.Generator().manual_seed(100 + i)
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if "lora_B" in name:
-                    p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
-        model.save_pretrained(out / f"adapter-{i}")
-        paths.append(str(out / f"adapter-{i}"))
-        del model
-    return paths
+    return [str(save_random_lora_adapter(base, out / f"adapter-{i}", r=16, alpha=32, b_std=0.02, seed=100 * i))
+            for i in range(k)]
 
 
 def timed_way(way: str, base: Path, adapters: list[str], prompts: list[str], sampling, cache: Path) -> tuple[dict, list]:

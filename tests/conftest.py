@@ -16,12 +16,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 
+from harness.tiny_model import save_random_lora_adapter  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
 REQUIRE_SHARED_ENV = "PROCON_BENCH_REQUIRE_SHARED"
 SHARED_SKIP_REASON = f"../shared/data not found (set {REQUIRE_SHARED_ENV}=1 to make this a failure)"
-
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
 # ---------------------------------------------------------------- ../shared/data
@@ -64,30 +64,7 @@ def smollm2_path() -> Path:
 
 
 # ---------------------------------------------------------------- LoRA adapters
-def make_lora_adapter(base: Path, out: Path, *, r: int = 8, alpha: int = 16, b_std: float = 0.5,
-                      seed: int = 0) -> Path:
-    """Save a deliberately strong random LoRA adapter (all projections, large random B).
-
-    PEFT initialises B to zero (an adapter that changes nothing) and a weak adapter may not change
-    greedy output at all, so B is drawn from N(0, b_std^2) with a fixed seed.
-    """
-    import torch
-    from peft import LoraConfig, get_peft_model
-
-    from harness.models import load_model
-
-    torch.manual_seed(seed)  # lora_A's kaiming init draws from the global generator
-    model = get_peft_model(
-        load_model(base),
-        LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM"),
-    )
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * b_std)
-    model.save_pretrained(out)
-    return out
+make_lora_adapter = save_random_lora_adapter  # the tests' historical name
 
 
 def randomize_lora_b(model, std: float = 0.3, seed: int = 1) -> None:
