@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ pytest.importorskip("lm_eval", reason="lm-eval is not installed (it comes with t
                                       "pip install -e '.[cpu]')")
 
 from harness.cli import main  # noqa: E402
-from harness.io import read_json, read_jsonl  # noqa: E402
+from harness.io import read_json, read_jsonl, write_jsonl_atomic  # noqa: E402
 from harness.report.metrics_table import MetricRow, read_metrics, write_metrics  # noqa: E402
 from harness.tasks.lm_eval_run import judge_id, lm_eval_version  # noqa: E402
 
@@ -404,15 +405,35 @@ def test_multi_seed_run_keeps_its_aggregate_and_adds_the_lm_eval_rows(tmp_path, 
                        False, {"n_seeds": 2, "seeds": [0, 1], "std": 0.14, "per_seed": {"0": 0.5, "1": 0.3}})
     write_metrics(run_dir / "metrics.json", safety)
     write_metrics(run_dir / AGGREGATE_FILE, [pooled])
-    ours = [MetricRow("ms", "vanilla", "lm-eval:tiny_mc", "acc", v, 0.0, 1.0, 3, judge_id(), s, True,
-                      {"lm_eval": {"ci": "bootstrap"}}) for s, v in ((0, 1 / 3), (1, 2 / 3))]
+    per_doc = {0: [1.0, 0.0, 0.0], 1: [1.0, 1.0, 0.0]}  # doc 0 right under both seeds, doc 2 under none
+    ours = []
+    for s, docs in per_doc.items():
+        judgments = f"judgments/lm-eval/vanilla-seed-{s}/tiny_mc/acc.jsonl"
+        write_jsonl_atomic(run_dir / judgments, [{"id": str(i), "correct": v} for i, v in enumerate(docs)])
+        ours.append(MetricRow("ms", "vanilla", "lm-eval:tiny_mc", "acc", sum(docs) / 3, 0.0, 1.0, 3, judge_id(), s,
+                              True, {"lm_eval": {"ci": "bootstrap"}, "judgments": judgments}))
+    ours += [MetricRow("ms", "vanilla", "lm-eval:tiny_mc", "ppl", v, v - 1, v + 1, 3, judge_id(), s, False,
+                       {"lm_eval": {"ci": "stderr"}}) for s, v in ((0, 9.0), (1, 11.0))]
     write_run_tables(cfg, ours)
     assert read_metrics(run_dir) == safety + ours
     aggregated = read_metrics(run_dir / AGGREGATE_FILE)
     assert aggregated[0] == pooled  # the stored pooled CI of the safety row is kept
-    acc = aggregated[1]
-    assert (acc.benchmark, acc.value, acc.details["n_seeds"]) == ("lm-eval:tiny_mc", pytest.approx(0.5), 2)
-    assert math.isnan(acc.ci_low)  # no pooled CI for lm-eval rows (README: limits)
+    acc, ppl = aggregated[1], aggregated[2]
+    assert (acc.benchmark, acc.metric, acc.value, acc.details["n_seeds"]) == ("lm-eval:tiny_mc", "acc",
+                                                                             pytest.approx(0.5), 2)
+    # pooled over seeds per document: item means 1, 0.5, 0 -> a bootstrap interval inside [0, 1] around 0.5
+    assert acc.n == 3 and 0.0 <= acc.ci_low < 0.5 < acc.ci_high <= 1.0
+    assert ppl.metric == "ppl" and ppl.value == pytest.approx(10.0) and math.isnan(ppl.ci_low)  # stderr: no pooling
+    # the same per-document values pair two models in `compare` (seeds and documents paired)
+    from harness.report.compare import compare_column
+
+    other = [replace(r, model="procon", value=1.0, details={**r.details, "judgments": r.details["judgments"] + ".b"})
+             for r in ours[:2]]
+    for r in other:
+        write_jsonl_atomic(run_dir / r.details["judgments"], [{"id": str(i), "correct": 1.0} for i in range(3)])
+    diff = compare_column(run_dir, ours[:2], other, n_resamples=500)
+    assert diff.n_items == 3 and diff.diff == pytest.approx(0.5) and diff.p_value is not None
+    assert compare_column(run_dir, ours[2:], [replace(r, model="procon") for r in ours[2:]]).p_value is None
     assert "lm-eval:tiny_mc/acc" in (run_dir / "leaderboard.md").read_text()
     assert (run_dir / "leaderboard_seeds.md").is_file()
 

@@ -6,7 +6,8 @@ the run folder); rows written before that field point to the one layout that exi
 ``judgments/<judge>/<model>/<benchmark>.jsonl``. The value of an item is the metric's own per-item
 value (``harness.metrics``' registry) of the verdict field that metric reads (``ITEM_FIELDS``: a harm
 judge's ``harmful`` for ``attack_success_rate``, ``degenerate`` for ``degenerate_rate``, ...), so a
-mean over items reproduces the row's value exactly; an item without a verdict (a classifier's parse
+mean over items reproduces the row's value exactly (a metric the harness does not define, e.g. an
+lm-eval ``acc``, is read from ``correct``: lm-eval's per-document value); an item without a verdict (a classifier's parse
 failure: ``parse_error``, or a null field) is left out, as it was from the row; not for
 ``degenerate_rate``, whose flag is the heuristic's and is set on every item.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from harness.errors import UserError, expect
 from harness.io import safe_name
-from harness.metrics import has_sampling_ci, metric_spec
+from harness.metrics import has_sampling_ci, known_metric
 from harness.report.metrics_table import MetricRow
 
 VERDICT_FIELDS = ("refused", "correct")  # a refusal judge's verdict, a task scorer's result
@@ -43,8 +44,11 @@ def judgments_path(run_dir: Path, row: MetricRow) -> Path:
 
 
 def has_items(row: MetricRow) -> bool:
-    """Rows whose metric is a mean over sampled items (not ``r_cosine`` over a fixed set of layers)."""
-    return has_sampling_ci(row.metric) and row.n > 0
+    """Rows whose metric is a mean over sampled items (not ``r_cosine`` over a fixed set of layers); a
+    metric the harness does not define (lm-eval's) only where its row wrote per-item values."""
+    if not (has_sampling_ci(row.metric) and row.n > 0):
+        return False
+    return known_metric(row.metric) is not None or bool((row.details or {}).get("judgments"))
 
 
 def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
@@ -53,8 +57,9 @@ def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
     expect(path.is_file(), f"{row.model} {row.benchmark}/{row.metric} (seed {row.seed}): per-item verdicts "
                            f"{str(path)!r} not found; expected the run folder that wrote metrics.json, with its "
                            "judgments/ (they are not committed with results)")
-    wanted = ITEM_FIELDS.get(metric_spec(row.metric).name, VERDICT_FIELDS)
-    judged = metric_spec(row.metric).name != "degenerate_rate"  # the heuristic flags every item, parsed or not
+    spec = known_metric(row.metric)  # None: a metric this harness does not define (lm-eval's acc, f1, ...)
+    wanted = ITEM_FIELDS.get(spec.name, VERDICT_FIELDS) if spec else VERDICT_FIELDS
+    judged = spec is None or spec.name != "degenerate_rate"  # the heuristic flags every item, parsed or not
     ids, items = [], []
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         if not line.strip():
@@ -73,6 +78,6 @@ def item_values(run_dir: Path, row: MetricRow) -> dict[str, float]:
             continue
         ids.append(str(record["id"]))
         items.append(record[field])
-    values = metric_spec(row.metric).item_values(items)
+    values = spec.item_values(items) if spec else [float(x) for x in items]  # lm-eval: the per-document value
     expect(len(set(ids)) == len(ids), f"{path}: item ids repeat; expected one verdict per item")
     return dict(zip(ids, values, strict=True))

@@ -7,6 +7,8 @@ metric lm-eval reports becomes a ``MetricRow``: benchmark ``lm-eval:<task>``, me
 ``lm-eval:<version>``. The CI is the percentile bootstrap of the per-document values (the same
 resampling and seed as the safety metrics) for mean-aggregated metrics, else lm-eval's stderr
 (value ± 1.96·stderr); ``details.lm_eval`` says which, with the stderr, task version, shots, filter.
+Over seeds, the per-document values give the same pooled CI as the safety rows (``write_run_tables``),
+and ``procon-bench compare`` pairs them by document.
 
 Files under the run folder: ``lm-eval/<model>/results.json`` (lm-eval's results, samples left out),
 ``lm-eval/<model>/samples_<task>.jsonl`` (lm-eval's per-document records),
@@ -338,8 +340,10 @@ def write_run_tables(cfg, new_rows: list[MetricRow]) -> list[MetricRow]:
     """Merge ``new_rows`` into ``<run>/metrics.json`` and rewrite the run's leaderboard files.
 
     A single-seed run goes through the pipeline's ``write_tables``. For a multi-seed run the stored
-    aggregate of the other rows is kept (its pooled CIs need per-item verdicts the harness can read),
-    and the lm-eval rows are aggregated without pooling (mean and std over seeds; CI only for one seed)."""
+    aggregate of the other rows is kept, and the lm-eval rows are aggregated over seeds: mean and std,
+    and the pooled item bootstrap CI (``harness.report.aggregate``) of the metrics with per-document
+    values (mean-aggregated ones, ``details.judgments``); the others (perplexity, ...) get no CI over
+    seeds, since lm-eval's stderr is per run."""
     from harness.pipeline import RunState, render_tables, write_tables
 
     run_dir = Path(cfg.run_dir)
@@ -358,7 +362,7 @@ def write_run_tables(cfg, new_rows: list[MetricRow]) -> list[MetricRow]:
     others = [r for r in (read_metrics(stored) if stored.is_file() else [])
               if not r.benchmark.startswith(BENCHMARK_PREFIX)]
     ours = [r for r in rows if r.benchmark.startswith(BENCHMARK_PREFIX)]
-    aggregated = others + aggregate_rows(ours, None, n_boot=cfg.evaluation.bootstrap, seed=state.seeds["bootstrap"])
+    aggregated = others + aggregate_rows(ours, run_dir, n_boot=cfg.evaluation.bootstrap, seed=state.seeds["bootstrap"])
     write_metrics(stored, aggregated)
     render_tables(state, {"leaderboard": aggregated, "leaderboard_seeds": rows})
     return rows
