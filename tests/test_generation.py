@@ -175,7 +175,24 @@ class TestAdapterServing:
         for serving, outs in outputs.items():
             for (i, adapter), out in zip(order, outs, strict=True):
                 assert out.token_ids == single[adapter][i], (serving, i, adapter)
-        assert set(cache_dir("merged").iterdir()) == scratch_before  # merged weights are scratch: removed after use
+        # merged weights are scratch: removed after use (and dead runs' leftovers swept on the way)
+        assert set(cache_dir("merged").iterdir()) <= scratch_before
+
+    def test_a_killed_runs_scratch_is_swept_and_live_or_foreign_ones_kept(self, tmp_path):
+        import os
+        import subprocess
+
+        from harness.generation.serving import _host, sweep_stale
+
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # a pid that no longer runs
+        names = {"dead": f"adapter-{_host()}-{dead.pid}-abc123", "live": f"adapter-{_host()}-{os.getpid()}-def456",
+                 "foreign": f"adapter-otherhost-{dead.pid}-ghi789", "unrelated": "adapter-notes"}
+        for name in names.values():
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "model.safetensors").write_bytes(b"x")
+        assert sweep_stale(tmp_path) == [tmp_path / names["dead"]]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(v for k, v in names.items() if k != "dead")
 
     def test_jobs_merge_each_adapter_once(self, tiny_model_path, tiny_adapter, second_adapter, tiny_prompts,
                                           tmp_path, monkeypatch):

@@ -14,11 +14,19 @@
 
 Merged weights are the same function as base + LoRA but round differently, so the generation cache
 key records ``served: merged`` for adapter requests served that way (LoRA keys are unchanged).
+
+Scratch folders are named ``<adapter folder's parent>-<host>-<pid>-<random>`` under
+``cache_dir("merged")``. A killed run cannot remove its own, so each new merge first removes the
+folders of this host whose process is gone (``sweep_stale``); another host's (a shared cache) and a
+live process's are never touched.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,8 +56,36 @@ def merged_weights(base_path: str | Path, adapter: str | Path) -> Iterator[Path]
     """A scratch model folder holding ``base + adapter`` merged (and the base's tokenizer); removed on exit."""
     from harness.models import save_merged
 
-    scratch = Path(tempfile.mkdtemp(dir=cache_dir("merged"), prefix=f"{Path(adapter).parent.name}-"))
+    root = cache_dir("merged")
+    sweep_stale(root)
+    scratch = Path(tempfile.mkdtemp(dir=root, prefix=f"{Path(adapter).parent.name}-{_host()}-{os.getpid()}-"))
     try:
         yield save_merged(base_path, adapter, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def sweep_stale(root: Path) -> list[Path]:
+    """Remove the scratch folders under ``root`` left by dead processes of this host; returns them."""
+    pattern = re.compile(rf".*-{re.escape(_host())}-(\d+)-[^-]+")
+    removed = []
+    for folder in root.iterdir() if root.is_dir() else ():
+        match = pattern.fullmatch(folder.name)
+        if folder.is_dir() and match and not _alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
