@@ -601,7 +601,13 @@ def write_tables(state: RunState, rows: list[MetricRow], reference: str | None =
 def render_tables(state: RunState, tables: dict[str, list[MetricRow]]) -> None:
     """Write each table (``stem -> rows``) as ``<run>/<stem>.{md,csv,json,tex}`` (the md links the drift
     plots) and print the ``leaderboard`` one."""
+    from harness.report.training_cost import cost_markdown, write_training_costs
+
     run_dir = state.cfg.run_dir
+    manifest = run_dir / "manifest.json"
+    stages = {**(read_json(manifest).get("stages", {}) if manifest.is_file() else {}),
+              **{name: rec.to_dict() for name, rec in state.stages.items()}}
+    costs = cost_markdown(write_training_costs(state.cfg, stages))
     for stem, table_rows in tables.items():
         table = build_leaderboard(table_rows, state.cfg.primary_metric)
         for fmt, suffix in (("md", "md"), ("csv", "csv"), ("json", "json"), ("latex", "tex")):
@@ -609,6 +615,8 @@ def render_tables(state: RunState, tables: dict[str, list[MetricRow]]) -> None:
             if fmt == "md" and state.drift_report:
                 links = " · ".join(f"[{p.name}]({p.relative_to(run_dir).as_posix()})" for p in state.drift_report)
                 text = text.rstrip("\n") + f"\n\nDrift (r vs r_0 per checkpoint): {links}\n"
+            if fmt == "md" and costs and stem == "leaderboard":
+                text = text.rstrip("\n") + "\n\n" + costs
             write_text_atomic(run_dir / f"{stem}.{suffix}", text)
         if stem == "leaderboard":
             print(render(table, "md"))

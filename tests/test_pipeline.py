@@ -65,6 +65,15 @@ def test_run_writes_the_results_layout(smoke_run):
         assert f"(drift/{plot})" in (run / "leaderboard.md").read_text()
     csv_rows = (run / "drift" / "drift.csv").read_text().splitlines()
     assert csv_rows[0].startswith("model,step,layer,cosine") and len(csv_rows) == 1 + 2 * 3 * 2  # models x steps x layers
+    # the per-defense training cost, from each row's log and train_config.json, under the leaderboard
+    costs = {c["model"]: c for c in json.loads((run / "training_cost.json").read_text())}
+    assert set(costs) == {"vanilla", "procon"} and costs["vanilla"]["over_vanilla"] == pytest.approx(1.0)
+    for c in costs.values():
+        assert c["steps"] == 6 and c["s_per_step"] > 0 and c["train_seconds"] >= 6 * c["s_per_step"]
+        assert 0.05 < c["peak_rss_gib"] < 24 and c["peak_cuda_gib"] is None and c["device"] == "cpu"
+    written = json.loads((run / "models" / "procon" / "train_config.json").read_text())["cost"]
+    assert written["rss_scope"] == "training" and written["peak_rss_gib"] == costs["procon"]["peak_rss_gib"]
+    assert "Training cost" in (run / "leaderboard.md").read_text() and "| procon |" in (run / "leaderboard.md").read_text()
 
 
 def test_metrics_cover_every_model_and_benchmark(smoke_run):

@@ -26,6 +26,7 @@ from harness.records import Record
 from harness.training.checkpoints import PruneResumeState, latest_checkpoint
 from harness.training.examples import Collator, Example, encode_records
 from harness.training.lengths import TruncationStats, check_truncation, truncation_stats
+from harness.training.memory import PeakMemory
 from harness.training.precision import Precision, training_precision
 from harness.training.trainer import DefenseTrainer, StepLogCallback
 
@@ -108,6 +109,7 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
     for ex, rec in zip(examples, records, strict=True):
         ex.kind = rec.meta.get("kind", "task")
     _checked_truncation(examples, cfg, config_path)  # fail before loading the model
+    peak = PeakMemory(precision.device).start()  # the model, the defense's state, optimiser, activations
     model = load_model(model_path, precision.dtype, precision.device)
     if cfg.lora:
         from peft import LoraConfig, get_peft_model
@@ -145,10 +147,11 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
         save_only_model=False,
     )
     main = args.should_save  # the one process (of a data-parallel job) that writes files
-    def write_train_config() -> None:
+    def write_train_config(cost: dict | None = None) -> None:
         write_json_atomic(out_dir / "train_config.json", {
             "train": asdict(cfg), "defense": defense.describe(), "examples": len(ctx.examples),
-            "truncation": truncation.to_dict(), "precision": precision.to_dict(), "state": ctx.state})
+            "truncation": truncation.to_dict(), "precision": precision.to_dict(), "state": ctx.state,
+            **({"cost": cost} if cost else {})})
 
     if main:
         print(f"{config_path}: {truncation.summary()}", flush=True)
@@ -169,8 +172,9 @@ def train(model_path: str | Path, cfg: TrainConfig, defense: Defense, records: l
     else:
         trainer.train(resume_from_checkpoint=resume)
     defense.finalize(ctx)
-    if main:
-        write_train_config()  # with what finalize recorded (e.g. SafeLoRA's projected layers)
+    if main:  # with what finalize recorded (e.g. SafeLoRA's projected layers) and the training's cost
+        write_train_config({"seconds": round(time.perf_counter() - t0, 2), "resumed_from": resume and Path(resume).name,
+                            **peak.stop()})
         with atomic_directory(final) as scratch:
             model.save_pretrained(scratch)
             tokenizer.save_pretrained(scratch)

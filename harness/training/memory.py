@@ -1,0 +1,73 @@
+"""Peak memory of one training, for the per-defense training cost (``train_config.json`` ``cost``).
+
+CPU: the process's peak resident set (Linux ``VmHWM``), reset at the start by writing ``5`` to
+``/proc/self/clear_refs`` (Linux >= 4.0), so that a run training many defenses in one process gets
+each training's own peak, not the largest so far. Where that reset is not possible (not Linux, a
+read-only ``/proc``) the peak is ``ru_maxrss``, the whole process's lifetime peak, and ``rss_scope``
+says so. CUDA: ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats`` (tensors only,
+not the allocator's cache or the CUDA context).
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+GIB = 2**30
+
+
+def _vm_hwm_bytes() -> int | None:
+    try:
+        match = re.search(r"^VmHWM:\s+(\d+)\s+kB", _STATUS.read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
+def _reset_vm_hwm() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return _vm_hwm_bytes() is not None
+
+
+def _lifetime_peak_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
+class PeakMemory:
+    """``peak = PeakMemory(device).start()`` ... ``peak.stop()``: the span's peak RSS (and CUDA) in GiB."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.scoped = False
+        self._rss: int | None = None
+        self._cuda: int | None = None
+
+    def start(self) -> PeakMemory:
+        self.scoped = _reset_vm_hwm()
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        return self
+
+    def stop(self) -> dict[str, Any]:
+        self._rss = _vm_hwm_bytes() if self.scoped else _lifetime_peak_bytes()
+        if self.device.startswith("cuda"):
+            import torch
+
+            self._cuda = torch.cuda.max_memory_allocated()
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        return {"peak_rss_gib": round(self._rss / GIB, 3) if self._rss else None,
+                "rss_scope": "training" if self.scoped else "process lifetime (ru_maxrss)",
+                "peak_cuda_gib": round(self._cuda / GIB, 3) if self._cuda is not None else None}
