@@ -131,47 +131,54 @@ def main(argv: list[str] | None = None) -> int:
     sampling = SamplingConfig(max_new_tokens=args.max_new_tokens)
     prompts = harmful_prompts(base, args.prompts)
     ways: dict[str, dict] = {}
+    outputs: dict[str, list] = {}
+    judges: list[dict] = []
+
+    def ratio(a: str, b: str) -> float | None:
+        return round(ways[a]["tokens_per_s"] / ways[b]["tokens_per_s"], 2) if a in ways and b in ways else None
+
+    def result(adapters: list[str], done: bool) -> dict:
+        """What is measured so far (written after every way: an interrupted run keeps its ways)."""
+        first = next(iter(outputs.values()), [])
+        agree = {w: sum(a.token_ids == b.token_ids for a, b in zip(first, outs, strict=True)) / len(first)
+                 for w, outs in outputs.items()}
+        return {
+            "benchmark": "evaluation", "complete": done,
+            "hardware": {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "cores": os.cpu_count(),
+                         "usable_cores": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
+                         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                         "loadavg_start": [round(x, 2) for x in load_start],
+                         "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
+            "versions": versions(),
+            "settings": {"base": str(base), "adapters": [str(a) for a in adapters] if args.adapters else
+                         f"{len(adapters)} random r=16 adapters", "prompts": len(prompts),
+                         "max_new_tokens": args.max_new_tokens, "dtype": "float32", "greedy": True},
+            "ways": ways,
+            "ratios": {"mixed_vs_per_adapter": ratio("vllm-mixed", "vllm-per-adapter"),
+                       "mixed_vs_hf": ratio("vllm-mixed", "hf"),
+                       "merged_vs_mixed": ratio("vllm-merged", "vllm-mixed"),
+                       "merged_vs_per_adapter": ratio("vllm-merged", "vllm-per-adapter"),
+                       "merged_vs_hf": ratio("vllm-merged", "hf")},
+            "targets": {"mixed_vs_per_adapter": TARGET_MIXED_VS_PER_ADAPTER, "mixed_vs_hf": TARGET_MIXED_VS_HF},
+            "token_agreement_with_" + next(iter(outputs), "first"): agree,
+            "judges": judges,
+        }
+
     with tempfile.TemporaryDirectory(prefix="procon-perf-eval-") as tmp:
         tmp = Path(tmp)
         adapters = args.adapters or random_adapters(base, args.adapters_count, tmp)
-        outputs = {}
         for way in ("hf", *[w for w in args.ways if w != "hf"]) if "hf" in args.ways else args.ways:
             # transformers first: vLLM's CPU worker re-binds OpenMP threads for the rest of the process
             print(f"{way}: {len(adapters)} adapters x {len(prompts)} prompts ...", flush=True)
             ways[way], outputs[way] = timed_way(way, base, adapters, prompts, sampling, tmp / f"{way}.sqlite")
             print(f"  {ways[way]['wall_s']} s, {ways[way]['tokens_per_s']} tokens/s", flush=True)
-        first = next(iter(outputs.values()))
-        responses = [c.text for c in first]
-        agree = {w: sum(a.token_ids == b.token_ids for a, b in zip(first, outs, strict=True)) / len(first)
-                 for w, outs in outputs.items()}
-        judges = judge_throughput([p for _ in adapters for p in prompts], responses,
-                                  resolve_model("tiny-random").path, tmp / "judge.sqlite")
-
-    def ratio(a: str, b: str) -> float | None:
-        return round(ways[a]["tokens_per_s"] / ways[b]["tokens_per_s"], 2) if a in ways and b in ways else None
-
-    ratios = {"mixed_vs_per_adapter": ratio("vllm-mixed", "vllm-per-adapter"),
-              "mixed_vs_hf": ratio("vllm-mixed", "hf"),
-              "merged_vs_mixed": ratio("vllm-merged", "vllm-mixed"),
-              "merged_vs_hf": ratio("vllm-merged", "hf")}
-    result = {
-        "benchmark": "evaluation",
-        "hardware": {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "cores": os.cpu_count(),
-                     "usable_cores": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                     "loadavg_start": [round(x, 2) for x in load_start],
-                     "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
-        "versions": versions(),
-        "settings": {"base": str(base), "adapters": [str(a) for a in adapters] if args.adapters else
-                     f"{len(adapters)} random r=16 adapters", "prompts": len(prompts),
-                     "max_new_tokens": args.max_new_tokens, "dtype": "float32", "greedy": True},
-        "ways": ways,
-        "ratios": ratios,
-        "targets": {"mixed_vs_per_adapter": TARGET_MIXED_VS_PER_ADAPTER, "mixed_vs_hf": TARGET_MIXED_VS_HF},
-        "token_agreement_with_" + next(iter(outputs)): agree,
-        "judges": judges,
-    }
-    write_json_atomic(args.out, result)
+            write_json_atomic(args.out, result(adapters, done=False))
+        responses = [c.text for c in next(iter(outputs.values()))]
+        judges += judge_throughput([p for _ in adapters for p in prompts], responses,
+                                   resolve_model("tiny-random").path, tmp / "judge.sqlite")
+    final = result(adapters, done=True)
+    ratios, agree = final["ratios"], final["token_agreement_with_" + next(iter(outputs))]
+    write_json_atomic(args.out, final)
     rows = [("way", "wall s", "tokens", "tokens/s", "same tokens")]
     rows += [(w, str(v["wall_s"]), str(v["generated_tokens"]), str(v["tokens_per_s"]), f"{agree[w]:.3f}")
              for w, v in ways.items()]
