@@ -7,7 +7,7 @@ from pathlib import Path
 from harness.data import DataSpec, load_records
 from harness.directions import RefusalDirection, compute_direction
 from harness.models import load_model, load_tokenizer
-from harness.training.trainer import read_train_log
+from harness.training.trainer import step_times as train_step_times
 
 
 def probe_direction(model_path: str | Path, dtype: str = "float32", device: str | None = None,
@@ -21,4 +21,4 @@ def probe_direction(model_path: str | Path, dtype: str = "float32", device: str 
 
 def step_times(run_dir: Path, skip: int = 2) -> list[float]:
     """Per-step wall times from a training run's log, without the first ``skip`` warm-up steps."""
-    return [row["step_time"] for row in read_train_log(Path(run_dir) / "train_log.jsonl")][skip:]
+    return train_step_times(Path(run_dir) / "train_log.jsonl", skip)

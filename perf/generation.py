@@ -18,7 +18,6 @@ import argparse
 import gc
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
@@ -33,7 +32,9 @@ TARGET_CACHED_FRACTION = 0.05
 
 def rss_mb() -> dict:
     """Current and peak resident memory of this process, in MB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    from harness.training.memory import lifetime_peak_rss_bytes
+
+    peak = lifetime_peak_rss_bytes() / 2**20
     try:
         import psutil
 

@@ -41,9 +41,10 @@ class TrainingCost:
 
 
 def _mean_step_time(log: Path) -> tuple[int, float | None]:
-    from harness.training.trainer import read_train_log
+    """(steps logged, mean step time after the warm-up steps; all of them for a run that short)."""
+    from harness.training.trainer import step_times
 
-    times = [row["step_time"] for row in read_train_log(log) if isinstance(row.get("step_time"), (int, float))]
+    times = step_times(log, skip=0)
     kept = times[WARMUP_STEPS:] or times
     return len(times), (statistics.fmean(kept) if kept else None)
 

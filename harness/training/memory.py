@@ -37,7 +37,8 @@ def _reset_vm_hwm() -> bool:
     return _vm_hwm_bytes() is not None
 
 
-def _lifetime_peak_bytes() -> int:
+def lifetime_peak_rss_bytes() -> int:
+    """The process's peak resident set over its whole life (``ru_maxrss``), in bytes."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
 
@@ -48,8 +49,6 @@ class PeakMemory:
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
         self.scoped = False
-        self._rss: int | None = None
-        self._cuda: int | None = None
 
     def start(self) -> PeakMemory:
         self.scoped = _reset_vm_hwm()
@@ -60,14 +59,12 @@ class PeakMemory:
         return self
 
     def stop(self) -> dict[str, Any]:
-        self._rss = _vm_hwm_bytes() if self.scoped else _lifetime_peak_bytes()
+        rss = _vm_hwm_bytes() if self.scoped else lifetime_peak_rss_bytes()
+        cuda = None
         if self.device.startswith("cuda"):
             import torch
 
-            self._cuda = torch.cuda.max_memory_allocated()
-        return self.result()
-
-    def result(self) -> dict[str, Any]:
-        return {"peak_rss_gib": round(self._rss / GIB, 3) if self._rss else None,
+            cuda = torch.cuda.max_memory_allocated()
+        return {"peak_rss_gib": round(rss / GIB, 3) if rss else None,
                 "rss_scope": "training" if self.scoped else "process lifetime (ru_maxrss)",
-                "peak_cuda_gib": round(self._cuda / GIB, 3) if self._cuda is not None else None}
+                "peak_cuda_gib": round(cuda / GIB, 3) if cuda is not None else None}

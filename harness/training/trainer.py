@@ -99,6 +99,13 @@ class StepLogCallback(TrainerCallback):
             fh.write(json.dumps(row) + "\n")
 
 
+def step_times(path: str | Path, skip: int = 2) -> list[float]:
+    """Per-step wall times of a training log (``StepLogCallback``'s ``step_time``), without the first
+    ``skip`` steps (they include lazy initialisation); rows without a step time are left out."""
+    times = [row["step_time"] for row in read_train_log(path) if isinstance(row.get("step_time"), (int, float))]
+    return times[skip:]
+
+
 def read_train_log(path: str | Path) -> list[dict]:
     """The per-step log, one row per step (a resumed run may have re-logged steps: last one wins)."""
     rows: dict[int, dict] = {}
