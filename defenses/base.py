@@ -2,7 +2,7 @@
 
     prepare(ctx)                      before training: add data, compute reference statistics
     loss(ctx, batch, hidden) -> (t, logs)   extra loss terms; `layers` says which hidden states it needs;
-                                      ``batch["logits"]`` holds the training forward's logits
+                                      ``batch["logits"]``: the training forward's logits (``needs_logits``)
     on_step(ctx, step)                schedules (warm-up), alternating phases
     finalize(ctx)                     post-hoc weight edits (SafeLoRA), with the unaligned and aligned paths
 
@@ -72,6 +72,9 @@ class Defense:
     # True: ``loss`` returns the whole training objective, which the trainer uses *instead of* the LM
     # loss (e.g. constrained SFT); the LM loss is still computed and logged as ``lm_loss``.
     replaces_lm_loss: ClassVar[bool] = False
+    # True: ``loss`` reads ``batch["logits"]`` ([B, W, V]). False (most defenses): the engine unembeds
+    # only the response positions, which saves the LM head's cost on the prompt and padding.
+    needs_logits: ClassVar[bool] = False
     # True: ``finalize`` reads ``ctx.unaligned_model_path`` (its fingerprint then keys the training).
     needs_unaligned_model: ClassVar[bool] = False
 
@@ -104,7 +107,8 @@ class Defense:
         """Extra loss added to the LM loss (or replacing it: ``replaces_lm_loss``), and scalars to log.
 
         ``batch``: the collated ``input_ids``, ``attention_mask``, ``labels`` (-100 on the prompt),
-        ``prompt_len``, ``sample_index``, and ``logits`` ([B, W, V], of the same forward pass).
+        ``prompt_len``, ``sample_index``, and, for a defense with ``needs_logits``, ``logits``
+        ([B, W, V], of the same forward pass).
         """
         return None, {}
 

@@ -79,6 +79,7 @@ class ConstrainedSFT(Defense):
     name = "constrained_sft"
     Params = ConstrainedSFTParams
     replaces_lm_loss = True
+    needs_logits = True
 
     def prepare(self, ctx: DefenseContext) -> None:
         self.reference = response_reference(ctx, None, 0, self.params.reference_batch_size,

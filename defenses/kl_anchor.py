@@ -79,6 +79,7 @@ def bucket_kl(logq: torch.Tensor, ref_ids: torch.Tensor, ref_logp: torch.Tensor,
 class KLAnchor(Defense):
     name = "kl_anchor"
     Params = KLAnchorParams
+    needs_logits = True
 
     def check(self) -> None:
         if self.params.safety is not None:

@@ -122,6 +122,7 @@ class VaccineAligner(Defense):
     name = "vaccine_alignment"
     Params = VaccineParams
     replaces_lm_loss = True
+    needs_logits = True
 
     def __init__(self, params: VaccineParams | None = None) -> None:
         super().__init__(params)

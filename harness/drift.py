@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from harness.directions import RefusalDirection, direction_from_states, last_prompt_states, prompt_batches
-from harness.hidden import capture_hidden, gather_positions, last_token_log_probs
+from harness.hidden import gather_positions, prompt_forward, unembed_last
 from harness.models import decoder_layers
 from harness.selection import refusal_scores, refusal_token_ids
 
@@ -60,8 +60,8 @@ def _states_and_refusal(model, tokenizer, prompts: list[str], token_ids: list[in
     device = next(model.parameters()).device
     states, scores = [], []
     for batch in prompt_batches(tokenizer, prompts, system_prompt, batch_size, device=device):
-        with capture_hidden(model, layers) as store:
-            log_probs = last_token_log_probs(model, batch.prompt_len, **batch.inputs())
+        store, final = prompt_forward(model, layers, batch.input_ids, batch.attention_mask)
+        log_probs = unembed_last(model, final, batch.prompt_len)
         last = batch.prompt_len - 1
         states.append(torch.stack([gather_positions(store[i], last).float().cpu() for i in layers], dim=1))
         scores.append(refusal_scores(log_probs, token_ids))

@@ -2,6 +2,8 @@
 
 The defense's hidden-state layers are captured by forward hooks in the same forward pass; its extra
 loss is added to the LM loss, or replaces it when the defense says so (``Defense.replaces_lm_loss``).
+The LM head runs on the response positions only (``harness/training/lm_loss.py``) unless the defense
+reads the full logits (``Defense.needs_logits``).
 Everything else (optimiser, schedules, checkpoints, resume, logging, accelerate/FSDP/DeepSpeed) is
 the stock Trainer's.
 """
@@ -18,6 +20,7 @@ from transformers import Trainer, TrainerCallback
 
 from defenses.base import Defense, DefenseContext
 from harness.hidden import capture_hidden
+from harness.training.lm_loss import response_lm_loss
 
 BATCH_ONLY_KEYS = ("prompt_len", "sample_index")
 
@@ -41,10 +44,14 @@ class DefenseTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         extra = {k: inputs.pop(k) for k in BATCH_ONLY_KEYS if k in inputs}
         with capture_hidden(model, self.defense.layers) as hidden:
-            outputs = model(**inputs)
-        loss = outputs.loss
+            if self.defense.needs_logits:
+                outputs = model(**inputs)
+                loss, logits = outputs.loss, {"logits": outputs.logits}
+            else:
+                loss, outputs = response_lm_loss(model, inputs)
+                logits = {}
         self._terms["lm_loss"].append(float(loss.detach()))
-        defense_loss, logs = self.defense.loss(self.ctx, {**inputs, **extra, "logits": outputs.logits}, hidden)
+        defense_loss, logs = self.defense.loss(self.ctx, {**inputs, **extra, **logits}, hidden)
         if self.defense.replaces_lm_loss and defense_loss is None:
             raise RuntimeError(f"defense {self.defense.name} replaces the LM loss but returned no loss")
         if defense_loss is not None:
