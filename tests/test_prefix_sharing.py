@@ -44,9 +44,16 @@ def test_prompt_forward_equals_one_full_pass(tiny_model_path, lora):
     shared = shared_prefix_length(batch.input_ids, batch.attention_mask)
     assert shared >= 10  # the system turn
     layers = list(range(model.config.num_hidden_layers))
+    widths = []  # what the embedding sees: the prefix once, then only the rows' own tokens
+    handle = model.get_input_embeddings().register_forward_hook(lambda _m, args, _o: widths.append(tuple(args[0].shape)))
     with torch.no_grad():
         want, want_final = _reference(model, batch, layers)
+        widths.clear()
         got, got_final = prompt_forward(model, layers, batch.input_ids, batch.attention_mask)
+    handle.remove()
+    rows, width = batch.input_ids.shape
+    assert widths == [(1, shared), (rows, width - shared)]
+    with torch.no_grad():
         early, early_final = prompt_forward(model, [0], batch.input_ids, batch.attention_mask, stop_after_last=True)
     valid = batch.attention_mask.bool()
     for layer in layers:
